@@ -1,0 +1,56 @@
+# Two commands: `make demo` (embedded: SQLite, tasks inline) and `make test` (PostgreSQL + Redis).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/certification
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+TEST_ENV := DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
+	DJANGO_SECRET_KEY=test-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz DJANGO_DEBUG=0 \
+	SECURE_SSL_REDIRECT=0 SESSION_COOKIE_SECURE=0 CSRF_COOKIE_SECURE=0 \
+	DJANGO_ALLOWED_HOSTS=testserver,localhost,127.0.0.1 \
+	DJANGO_PASSWORD_HASHERS=django.contrib.auth.hashers.MD5PasswordHasher
+
+.PHONY: demo test install lint check-deploy system-deps worker beat clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+# With DATABASE_URL/REDIS_URL set, the demo uses them and starts a real Celery worker and beat.
+demo: install
+	DJANGO_DEBUG=1 $(PY) manage.py migrate --noinput
+	DJANGO_DEBUG=1 $(PY) manage.py load_demo
+	@if [ -n "$$REDIS_URL" ]; then \
+		echo "Starting Celery worker and beat on $$REDIS_URL"; \
+		DJANGO_DEBUG=1 $(VENV)/bin/celery -A certification worker --loglevel=INFO & \
+		DJANGO_DEBUG=1 $(VENV)/bin/celery -A certification beat --loglevel=INFO --schedule=/tmp/celerybeat-schedule & \
+	fi; \
+	echo "Serving on http://127.0.0.1:$(PORT)"; \
+	DJANGO_DEBUG=1 $(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+test: install
+	$(TEST_ENV) $(PY) manage.py collectstatic --noinput -v0
+	$(TEST_ENV) $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	DJANGO_DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
+
+# `check --deploy` with production-like settings (DEBUG off, secure cookies, HSTS, SSL redirect).
+check-deploy: install
+	DJANGO_DEBUG=0 DJANGO_SECRET_KEY=$$(head -c 48 /dev/urandom | base64) DJANGO_ALLOWED_HOSTS=certification.example \
+		$(PY) manage.py check --deploy --fail-level WARNING
+
+# Debian packages the app and its tests use (run as root): browser tests, fast WeasyPrint, PDF text.
+system-deps:
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium libharfbuzz-subset0 fonts-dejavu-core poppler-utils docker-compose
+
+clean:
+	rm -rf $(VENV) db.sqlite3 staticfiles

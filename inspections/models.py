@@ -1,0 +1,1 @@
+# Inspectors, planning, visits and findings arrive with the inspections issue.

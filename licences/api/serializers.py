@@ -1,0 +1,9 @@
+from rest_framework import serializers
+
+from licences.models import LicenceHolder
+
+
+class LicenceHolderSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = LicenceHolder
+        fields = ["id", "name", "company_number", "address", "email", "phone", "created_at"]

@@ -1,0 +1,60 @@
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+
+from certification import selectors as audit_selectors
+from certification.access import portal_required, staff_required
+from licences import selectors, services
+from licences.forms import HolderForm
+
+
+@staff_required()
+def holder_list(request):
+    holders = selectors.holders_for_staff()
+    query = request.GET.get("q", "").strip()
+    if query:
+        holders = holders.filter(Q(name__icontains=query) | Q(company_number__icontains=query))
+    page = Paginator(holders.order_by("name", "pk"), 50).get_page(request.GET.get("page"))
+    return render(request, "licences/holder_list.html", {"page": page, "q": query})
+
+
+@staff_required("registry.edit")
+def holder_create(request):
+    form = HolderForm(request.POST or None, instance=None)
+    if request.method == "POST":
+        form.instance.body = request.tenant
+        if form.is_valid():
+            holder = services.do_register_holder(body=request.tenant, **form.cleaned_data)
+            messages.success(request, _("Licence-holder registered."))
+            return redirect("staff:holder-detail", pk=holder.pk)
+    return render(request, "licences/holder_form.html", {"form": form})
+
+
+@staff_required()
+def holder_detail(request, pk):
+    holder = get_object_or_404(selectors.holders_for_staff(), pk=pk)
+    context = {
+        "holder": holder,
+        "users": selectors.holder_users(holder),
+        "events": audit_selectors.audit_trail(holder)[:50],
+    }
+    return render(request, "licences/holder_detail.html", context)
+
+
+@staff_required("registry.edit")
+def holder_edit(request, pk):
+    holder = get_object_or_404(selectors.holders_for_staff(), pk=pk)
+    form = HolderForm(request.POST or None, instance=holder)
+    if request.method == "POST" and form.is_valid():
+        services.do_update_holder(holder=holder, changes={f: form.cleaned_data[f] for f in form.changed_data})
+        messages.success(request, _("Licence-holder updated."))
+        return redirect("staff:holder-detail", pk=holder.pk)
+    return render(request, "licences/holder_form.html", {"form": form, "holder": holder})
+
+
+@portal_required
+def portal_home(request):
+    holder = request.holder_membership.holder
+    return render(request, "portal/home.html", {"holder": holder, "users": selectors.holder_users(holder)})

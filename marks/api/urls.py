@@ -1,0 +1,6 @@
+from marks.api import views
+
+
+def register(router):
+    router.register("marks", views.MarkViewSet, basename="mark")
+    router.register("categories", views.ProductCategoryViewSet, basename="category")
