@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -61,3 +62,142 @@ class Mandate(TenantModel):
 
     def __str__(self):
         return f"{self.mark} ({self.granted_by})"
+
+
+class ReferenceDocument(models.Model):
+    """A standard, technical specification or ATG approval notice: global reference data."""
+
+    class Kind(models.TextChoices):
+        STANDARD = "standard", _("Standard")
+        TECHNICAL_SPECIFICATION = "technical_specification", _("Technical specification")
+        APPROVAL_NOTICE = "approval_notice", _("Approval notice (ATG)")
+        OTHER = "other", _("Other")
+
+    code = models.CharField(max_length=80, unique=True, help_text=_("e.g. EN 13108-1:2016, PTV 411, ATG 3123"))
+    title = models.CharField(max_length=300)
+    kind = models.CharField(max_length=30, choices=Kind.choices, default=Kind.STANDARD)
+    issuer = models.CharField(max_length=100, blank=True, help_text=_("CEN, NBN, UBAtc…"))
+    valid_from = models.DateField(null=True, blank=True)
+    valid_until = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self):
+        return self.code
+
+
+class Regulation(TenantModel):
+    """An implementation regulation (TRA) written by a sector committee; its content lives in versions."""
+
+    code = models.CharField(max_length=40, help_text=_("e.g. TRA 14"))
+    title = models.CharField(max_length=300)
+    mark = models.ForeignKey(Mark, on_delete=models.PROTECT, related_name="regulations")
+    categories = models.ManyToManyField(ProductCategory, related_name="regulations")
+    sector_committee = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [models.UniqueConstraint(fields=["body", "code"], name="regulation_code_unique_per_body")]
+
+    def __str__(self):
+        return f"{self.code} — {self.title}"
+
+
+class RegulationVersion(TenantModel):
+    """One version of a regulation. Published versions are immutable; a new one is drafted from the last."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        PUBLISHED = "published", _("Published")
+        SUPERSEDED = "superseded", _("Superseded")
+
+    regulation = models.ForeignKey(Regulation, on_delete=models.PROTECT, related_name="versions")
+    version = models.PositiveIntegerField()
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    previous = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    effective_date = models.DateField(null=True, blank=True)
+    transition_end = models.DateField(
+        null=True, blank=True, help_text=_("Until this date, licences may stay on the previous version."))
+    document = models.FileField(upload_to="regulations/", blank=True)
+    reference_documents = models.ManyToManyField(ReferenceDocument, blank=True, related_name="regulation_versions")
+    visits_per_year_admission = models.DecimalField(max_digits=4, decimal_places=1, default=0)
+    visits_per_year_normal = models.DecimalField(max_digits=4, decimal_places=1, default=0)
+    visits_per_year_reinforced = models.DecimalField(max_digits=4, decimal_places=1, default=0)
+    unannounced_share = models.DecimalField(
+        max_digits=3, decimal_places=2, default=0, help_text=_("Share of visits made unannounced, 0 to 1."))
+    samples_per_year = models.PositiveIntegerField(default=0)
+    changes_summary = models.TextField(blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    published_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                     related_name="+")
+
+    class Meta:
+        ordering = ["regulation__code", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["body", "regulation", "version"], name="regulation_version_unique"),
+            models.UniqueConstraint(fields=["regulation"], condition=models.Q(status="draft"),
+                                    name="regulation_one_draft"),
+        ]
+
+    def __str__(self):
+        return f"{self.regulation.code} v{self.version}"
+
+
+class Requirement(TenantModel):
+    """What a regulation version says about one property: method, limits, frequencies, conformity rule."""
+
+    class ConformityRule(models.TextChoices):
+        INDIVIDUAL = "individual", _("Every result within the limits")
+        EN_13108_21 = "en13108_21", _("EN 13108-21 compliance level (last 32 results)")
+        EN_206 = "en206", _("EN 206 mean and individual criteria")
+        DECLARED_VALUE = "declared_value", _("Declared value ± tolerance")
+
+    class FrequencyBasis(models.TextChoices):
+        TONNES = "tonnes", _("per tonnes produced")
+        BATCHES = "batches", _("per batches")
+        DAYS = "days", _("per production days")
+        WEEKS = "weeks", _("per weeks")
+
+    version = models.ForeignKey(RegulationVersion, on_delete=models.CASCADE, related_name="requirements")
+    property_code = models.SlugField(max_length=60)
+    property_name = models.CharField(max_length=200)
+    test_method = models.ForeignKey(ReferenceDocument, on_delete=models.PROTECT, null=True, blank=True,
+                                    related_name="+")
+    unit = models.CharField(max_length=30, blank=True)
+    lower_limit = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
+    upper_limit = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
+    declared_tolerance = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
+    conformity_rule = models.CharField(max_length=30, choices=ConformityRule.choices, default=ConformityRule.INDIVIDUAL)
+    self_monitoring_every = models.DecimalField(
+        max_digits=10, decimal_places=2, null=True, blank=True,
+        help_text=_("One self-monitoring test every N units of the basis."))
+    self_monitoring_basis = models.CharField(max_length=20, choices=FrequencyBasis.choices, blank=True)
+    sampled_externally = models.BooleanField(default=False, help_text=_("Tested on samples taken at visits."))
+    order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "property_code"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "property_code"], name="requirement_property_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.property_name} ({self.unit})" if self.unit else self.property_name
+
+
+class ChecklistItem(TenantModel):
+    """One point an inspector checks at a visit, as the regulation version lists it."""
+
+    version = models.ForeignKey(RegulationVersion, on_delete=models.CASCADE, related_name="checklist")
+    code = models.CharField(max_length=20)
+    text = models.TextField()
+    mandatory = models.BooleanField(default=True)
+    order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "code"]
+        constraints = [models.UniqueConstraint(fields=["version", "code"], name="checklist_code_unique")]
+
+    def __str__(self):
+        return f"{self.code} {self.text[:60]}"
