@@ -104,6 +104,11 @@ class Licence(TenantModel):
         RENOUNCED = "renounced", _("Renounced")
         EXPIRED = "expired", _("Expired")
 
+    class Regime(models.TextChoices):
+        ADMISSION = "admission", _("Admission")
+        NORMAL = "normal", _("Normal")
+        REINFORCED = "reinforced", _("Reinforced (under sanction)")
+
     VALID_STATES = {State.ACTIVE}
 
     holder = models.ForeignKey(LicenceHolder, on_delete=models.PROTECT, related_name="licences")
@@ -114,6 +119,9 @@ class Licence(TenantModel):
     products = models.ManyToManyField(Product, related_name="licences", blank=True)
     number = models.CharField(max_length=40, help_text=_("Licence number, never reused."))
     state = models.CharField(max_length=20, choices=State.choices, default=State.ADMISSION)
+    inspection_regime = models.CharField(
+        max_length=20, choices=Regime.choices, default=Regime.ADMISSION,
+        help_text=_("Drives the visit frequency taken from the regulation version; sanctions raise it."))
     granted_on = models.DateField(null=True, blank=True)
     expires_on = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
