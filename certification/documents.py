@@ -30,6 +30,8 @@ class StaticOnlyFetcher(URLFetcher):
     def fetch(self, url, headers=None):
         if url.startswith("data:"):
             return super().fetch(url, headers)
+        if url.startswith(settings.STATIC_URL):
+            url = "static:///" + url[len(settings.STATIC_URL):]
         parsed = urlparse(url)
         if parsed.scheme != "static":
             raise ForbiddenResource(f"PDF rendering may not fetch {url!r}")
