@@ -83,7 +83,7 @@ def test_check_deploy_is_clean_with_production_settings():
     env.update(DJANGO_DEBUG="0", DJANGO_SECRET_KEY="x" * 20 + "-production-like-secret-key-with-entropy-9f8e7d",
                DJANGO_ALLOWED_HOSTS="certification.example.org")
     result = subprocess.run([sys.executable, str(ROOT / "manage.py"), "check", "--deploy", "--fail-level", "WARNING"],
-                            env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+                            env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
 
@@ -92,7 +92,7 @@ def test_settings_refuse_to_start_without_a_secret_key_in_production():
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SECRET_KEY"}
     env["DJANGO_DEBUG"] = "0"
     result = subprocess.run([sys.executable, str(ROOT / "manage.py"), "check"], env=env, cwd=ROOT,
-                            capture_output=True, text=True, timeout=120)
+                            capture_output=True, text=True, timeout=300)
     assert result.returncode != 0 and "DJANGO_SECRET_KEY must be set" in result.stderr
 
 
@@ -104,7 +104,7 @@ def test_docker_compose_file_parses():
         pytest.skip("docker-compose is not installed (make system-deps installs it)")
     env = {**os.environ, "DJANGO_SECRET_KEY": "compose-check", "POSTGRES_PASSWORD": "compose-check"}
     result = subprocess.run([compose, "-f", str(ROOT / "docker-compose.yml"), "config"], env=env, cwd=ROOT,
-                            capture_output=True, text=True, timeout=120)
+                            capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     for service in ("web:", "worker:", "beat:", "db:", "redis:"):
         assert service in result.stdout
