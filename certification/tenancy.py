@@ -13,6 +13,7 @@ closed), so a task or command that forgot its body cannot read or write across t
 import contextvars
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import wraps
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -202,3 +203,14 @@ class TenantModel(models.Model):
                 )
             if related_body != self.body_id:
                 raise CrossTenantReference({field.name: "This object belongs to another certification body."})
+
+
+def body_task(func):
+    """For Celery tasks: the first argument is the body id, and the task body runs in that body's scope."""
+
+    @wraps(func)
+    def wrapper(body_id, *args, **kwargs):
+        with tenant_scope(body_id):
+            return func(body_id, *args, **kwargs)
+
+    return wrapper

@@ -106,3 +106,15 @@ def test_update_and_delete_through_the_manager_are_scoped(world):
         assert LicenceHolder.objects.filter(pk=world.a.holder.pk).update(name="x") == 0
     with tenant_scope(world.a.body, holder=world.a.holder2):
         assert Site.objects.filter(holder=world.a.holder).count() == 0
+
+
+def test_body_task_runs_in_the_given_bodys_scope(world):
+    from certification.tenancy import body_task
+
+    @body_task
+    def count_holders(body_id):
+        return LicenceHolder.objects.count()
+
+    assert count_holders(world.a.body.pk) == 2
+    with pytest.raises(ScopeError):
+        LicenceHolder.objects.count()
