@@ -6,6 +6,7 @@ from contextlib import contextmanager
 from django.contrib.contenttypes.models import ContentType
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
+from django.db.models.fields.files import FieldFile
 from django.forms.models import model_to_dict
 
 _actor = contextvars.ContextVar("audit_actor", default=None)
@@ -44,7 +45,7 @@ def snapshot(obj, fields=None, exclude=("password",)):
             value = [getattr(item, "pk", item) for item in value]
         elif hasattr(value, "pk"):
             value = value.pk
-        elif hasattr(value, "name") and hasattr(value, "url"):
+        elif isinstance(value, FieldFile):
             value = value.name or ""
         try:
             encoder.encode(value)

@@ -94,3 +94,12 @@ def test_audit_page_shows_only_own_body(world, login):
     page = client.get("/staff/audit/").content.decode()
     assert "Beta Body Holder One" in page
     assert "Alpha Body Holder One" not in page
+
+
+def test_snapshot_handles_empty_and_filled_file_fields(world):
+    from marks.models import RegulationVersion
+
+    version = RegulationVersion(body=world.a.body, version=1)
+    assert audit.snapshot(version, fields=["document"]) == {"document": ""}
+    version.document.name = "regulations/tra-11.pdf"
+    assert audit.snapshot(version, fields=["document"]) == {"document": "regulations/tra-11.pdf"}
