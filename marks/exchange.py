@@ -204,18 +204,18 @@ def parse_requirements(content, fmt):
             errors.append(RowError(number, str(key), _("Unknown column.")))
         values = {k: _text(v).strip() for k, v in item.items() if k in COLUMNS}
         form = RequirementRowForm(values, documents=documents)
-        if not form.is_valid():
-            for column, messages in form.errors.items():
-                for message in messages:
-                    errors.append(RowError(number, "" if column == "__all__" else column, message))
-            continue
-        code = form.cleaned_data["property_code"]
-        if code in seen:
+        valid = form.is_valid()
+        for column, messages in form.errors.items():
+            for message in messages:
+                errors.append(RowError(number, "" if column == "__all__" else column, message))
+        code = values.get("property_code", "")
+        if code and code in seen:
             errors.append(RowError(number, "property_code",
                                    _("Duplicate property code (also on row %(row)s).") % {"row": seen[code]}))
             continue
-        seen[code] = number
-        cleaned.append(form.cleaned_data)
+        seen.setdefault(code, number)
+        if valid:
+            cleaned.append(form.cleaned_data)
     if not rows:
         errors.append(RowError(0, "", _("The file holds no requirement.")))
     if errors:

@@ -133,11 +133,20 @@ def version_edit(request, pk):
                        % {"v": version.version, "s": version.get_status_display().lower()})
         return redirect("staff:version-detail", pk=version.pk)
     data = request.POST if request.method == "POST" else None
+    stale = None
     header = VersionHeaderForm(data, instance=version, prefix="v")
     requirements = RequirementFormSet(data, instance=version, prefix="req")
     checklist = ChecklistFormSet(data, instance=version, prefix="chk")
     status = 200
-    if request.method == "POST":
+    if request.method == "POST" and str(version.row_version) != request.POST.get("v-row_version"):
+        # Someone saved the draft since this form was loaded: refuse before validating rows that may be gone.
+        header = VersionHeaderForm(instance=version, prefix="v")
+        requirements = RequirementFormSet(instance=version, prefix="req")
+        checklist = ChecklistFormSet(instance=version, prefix="chk")
+        stale = _("Someone else changed this draft since you opened it. The form now shows the current draft; "
+                  "apply your changes again.")
+        status = 409
+    elif request.method == "POST":
         if header.is_valid() and requirements.is_valid() and checklist.is_valid():
             try:
                 services.do_edit_draft(
@@ -160,7 +169,7 @@ def version_edit(request, pk):
             status = 400
     return render(request, "marks/version_edit.html", {
         "version": version, "regulation": version.regulation, "header": header, "requirements": requirements,
-        "checklist": checklist,
+        "checklist": checklist, "stale": stale,
     }, status=status)
 
 
