@@ -56,7 +56,8 @@ def edit_payload(version):
                          f"req-{i}-upper_limit": "" if r.upper_limit is None else str(r.upper_limit),
                          f"req-{i}-declared_tolerance": "" if r.declared_tolerance is None else str(r.declared_tolerance),
                          f"req-{i}-conformity_rule": r.conformity_rule,
-                         f"req-{i}-self_monitoring_every": "" if r.self_monitoring_every is None else str(r.self_monitoring_every),
+                         f"req-{i}-self_monitoring_every": (
+                             "" if r.self_monitoring_every is None else str(r.self_monitoring_every)),
                          f"req-{i}-self_monitoring_basis": r.self_monitoring_basis})
             if r.sampled_externally:
                 data[f"req-{i}-sampled_externally"] = "on"
@@ -263,13 +264,14 @@ def test_export_round_trip_csv_and_json(world, login):
     assert data["requirements"][0]["lower_limit"] == "5.2"
 
 
-GOOD_CSV = """property_code,property_name,test_method,unit,lower_limit,upper_limit,declared_tolerance,conformity_rule,self_monitoring_every,self_monitoring_basis,sampled_externally,order
+HEADER = ",".join(exchange.COLUMNS) + "\n"
+GOOD_CSV = HEADER + """\
 binder-content,Soluble binder content,EN 12697-1:2020,% (m/m),5.2,6.2,0.3,en13108_21,500,tonnes,true,10
 void-content,Void content,EN 12697-8:2018,%,3.0,6.0,,individual,2000,tonnes,yes,20
 itsr,Water sensitivity ITSR,,%,80,,,individual,,,false,30
 """
 
-BAD_CSV = """property_code,property_name,test_method,unit,lower_limit,upper_limit,declared_tolerance,conformity_rule,self_monitoring_every,self_monitoring_basis,sampled_externally,order
+BAD_CSV = HEADER + """\
 binder-content,Soluble binder content,EN 12697-1:2020,%,5.2,6.2,,en13108_21,500,tonnes,true,10
 void content,Void content,EN 99999,%,7,6,,individual,2000,tonnes,true,20
 itsr,Water sensitivity ITSR,,%,abc,,,sometimes,,,maybe,30
