@@ -228,3 +228,15 @@ def compare_versions(old, new):
         "documents_added": sorted(new_docs - old_docs, key=str),
         "documents_removed": sorted(old_docs - new_docs, key=str),
     }
+
+
+PLANNED_STATES = ("admission", "active", "suspended")
+
+
+def inspection_plans(year, on_date=None):
+    """The inspection plan of every live licence (admission, active, suspended) of the current body."""
+    from licences.models import Licence
+
+    licences = (Licence.objects.filter(state__in=PLANNED_STATES)
+                .select_related("holder", "site", "regulation_version__regulation").order_by("number"))
+    return [inspection_plan(licence, year, on_date=on_date) for licence in licences]

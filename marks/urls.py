@@ -5,6 +5,7 @@ from marks import views
 staff_patterns = [
     path("mandates/", views.mandate_list, name="mandate-list"),
     path("reference/", views.reference_data, name="mark-reference"),
+    path("inspection-plans/", views.inspection_plans, name="inspection-plans"),
     path("regulations/", views.regulation_list, name="regulation-list"),
     path("regulations/new/", views.regulation_create, name="regulation-create"),
     path("regulations/<int:pk>/", views.regulation_detail, name="regulation-detail"),

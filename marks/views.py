@@ -269,3 +269,16 @@ def version_import(request, pk):
         "version": version, "regulation": version.regulation, "form": form, "errors": errors,
         "columns": exchange.COLUMNS,
     }, status=status)
+
+
+@staff_required()
+def inspection_plans(request):
+    """Planner's view: visits, unannounced visits and samples each live licence needs in a year."""
+    today = timezone.localdate()
+    year = request.GET.get("year", "")
+    year = int(year) if year.isdigit() and 2000 <= int(year) <= 2100 else today.year
+    plans = selectors.inspection_plans(year)
+    totals = {"visits": sum(p.visits for p in plans), "unannounced": sum(p.unannounced for p in plans),
+              "samples": sum(p.samples for p in plans)}
+    return render(request, "marks/inspection_plans.html", {"plans": plans, "year": year, "totals": totals,
+                                                            "years": range(today.year - 1, today.year + 3)})

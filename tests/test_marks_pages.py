@@ -425,3 +425,20 @@ def test_isolation_routes_registered():
             or n.startswith("api:regulation")}
     object_routes = {n for n in mine if not n.endswith("-list") and n != "staff:regulation-create"}
     assert object_routes <= set(isolation.ROUTES), object_routes - set(isolation.ROUTES)
+
+
+def test_inspection_plans_page_for_planners(world, login):
+    from licences.models import Licence, Site
+
+    a = world.a
+    with tenant_scope(a.body):
+        site = Site.objects.create(body=a.body, holder=a.holder, name="Plant")
+        Licence.objects.create(body=a.body, holder=a.holder, site=site, mark=a.regulation.mark,
+                               regulation_version=a.regulation_version, number="COPRO-A-0042",
+                               state="active", inspection_regime="reinforced")
+    response = login(a.admin).get(reverse("staff:inspection-plans") + "?year=2026")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "COPRO-A-0042" in html and "<td>8</td><td>2</td><td>4</td>" in html  # reinforced: 8 visits, 2 unannounced
+    response = login(world.b.admin).get(reverse("staff:inspection-plans") + "?year=2026")
+    assert "COPRO-A-0042" not in response.content.decode()
