@@ -196,12 +196,20 @@ REQUIREMENT_COMPARED = ["property_name", "test_method", "unit", "lower_limit", "
 CHECKLIST_COMPARED = ["text", "mandatory"]
 
 
+def _show(value):
+    """Decimals without trailing zeros (5.5000 → 5.5) for the side-by-side view."""
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f") if value == value.to_integral() else format(value, "f").rstrip("0")
+    return value
+
+
 def _diff_rows(old_rows, new_rows, key, fields):
     old = {getattr(r, key): r for r in old_rows}
     new = {getattr(r, key): r for r in new_rows}
     changed = []
     for k in old.keys() & new.keys():
-        diffs = [(f, getattr(old[k], f), getattr(new[k], f)) for f in fields if getattr(old[k], f) != getattr(new[k], f)]
+        diffs = [(f, _show(getattr(old[k], f)), _show(getattr(new[k], f)))
+                 for f in fields if getattr(old[k], f) != getattr(new[k], f)]
         if diffs:
             changed.append({"key": k, "old": old[k], "new": new[k], "fields": diffs})
     return {
@@ -221,7 +229,8 @@ def compare_versions(old, new):
     return {
         "old": old,
         "new": new,
-        "frequencies": [(f, RegulationVersion._meta.get_field(f).verbose_name, getattr(old, f), getattr(new, f))
+        "frequencies": [(f, RegulationVersion._meta.get_field(f).verbose_name, _show(getattr(old, f)),
+                         _show(getattr(new, f)))
                         for f in FREQUENCY_FIELDS if getattr(old, f) != getattr(new, f)],
         "requirements": _diff_rows(old_reqs, new_reqs, "property_code", REQUIREMENT_COMPARED),
         "checklist": _diff_rows(list(old.checklist.all()), list(new.checklist.all()), "code", CHECKLIST_COMPARED),
