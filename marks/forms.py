@@ -33,13 +33,16 @@ class RegulationForm(forms.ModelForm):
         pass
 
 
+MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
+
+
 class VersionHeaderForm(forms.ModelForm):
     row_version = forms.IntegerField(widget=forms.HiddenInput)
 
     class Meta:
         model = RegulationVersion
         fields = ["visits_per_year_admission", "visits_per_year_normal", "visits_per_year_reinforced",
-                  "unannounced_share", "samples_per_year", "changes_summary", "reference_documents"]
+                  "unannounced_share", "samples_per_year", "changes_summary", "document", "reference_documents"]
         widgets = {"reference_documents": forms.CheckboxSelectMultiple,
                    "changes_summary": forms.Textarea(attrs={"rows": 3})}
 
@@ -47,6 +50,17 @@ class VersionHeaderForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["reference_documents"].queryset = ReferenceDocument.objects.order_by("code")
         self.fields["row_version"].initial = self.instance.row_version
+
+    def clean_document(self):
+        document = self.cleaned_data.get("document")
+        if document and hasattr(document, "content_type") and "document" in self.changed_data:
+            if document.size > MAX_DOCUMENT_BYTES:
+                raise forms.ValidationError(_("The document is larger than 20 MB."))
+            head = document.read(5)
+            document.seek(0)
+            if head != b"%PDF-" or not document.name.lower().endswith(".pdf"):
+                raise forms.ValidationError(_("Upload the regulation as a PDF file."))
+        return document
 
     def clean_unannounced_share(self):
         share = self.cleaned_data["unannounced_share"]

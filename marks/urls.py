@@ -14,6 +14,7 @@ staff_patterns = [
     path("regulation-versions/<int:pk>/edit/", views.version_edit, name="version-edit"),
     path("regulation-versions/<int:pk>/publish/", views.version_publish, name="version-publish"),
     path("regulation-versions/<int:pk>/compare/", views.version_compare, name="version-compare"),
+    path("regulation-versions/<int:pk>/document/", views.version_document, name="version-document"),
     path("regulation-versions/<int:pk>/import/", views.version_import, name="version-import"),
     path("regulation-versions/<int:pk>/export.csv", views.version_export, {"fmt": "csv"}, name="version-export-csv"),
     path("regulation-versions/<int:pk>/export.json", views.version_export, {"fmt": "json"},

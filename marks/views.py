@@ -1,6 +1,6 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -134,7 +134,7 @@ def version_edit(request, pk):
         return redirect("staff:version-detail", pk=version.pk)
     data = request.POST if request.method == "POST" else None
     stale = None
-    header = VersionHeaderForm(data, instance=version, prefix="v")
+    header = VersionHeaderForm(data, request.FILES if data is not None else None, instance=version, prefix="v")
     requirements = RequirementFormSet(data, instance=version, prefix="req")
     checklist = ChecklistFormSet(data, instance=version, prefix="chk")
     status = 200
@@ -282,3 +282,15 @@ def inspection_plans(request):
               "samples": sum(p.samples for p in plans)}
     return render(request, "marks/inspection_plans.html", {"plans": plans, "year": year, "totals": totals,
                                                             "years": range(today.year - 1, today.year + 3)})
+
+
+@staff_required()
+def version_document(request, pk):
+    """The regulation's PDF, served through the scoped version (never a public media URL)."""
+    version = _version(pk)
+    if not version.document:
+        raise Http404
+    response = FileResponse(version.document.open("rb"), content_type="application/pdf")
+    name = f"{version.regulation.code}-v{version.version}.pdf".replace(" ", "_")
+    response["Content-Disposition"] = f'inline; filename="{name}"'
+    return response

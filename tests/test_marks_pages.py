@@ -442,3 +442,21 @@ def test_inspection_plans_page_for_planners(world, login):
     assert "COPRO-A-0042" in html and "<td>8</td><td>2</td><td>4</td>" in html  # reinforced: 8 visits, 2 unannounced
     response = login(world.b.admin).get(reverse("staff:inspection-plans") + "?year=2026")
     assert "COPRO-A-0042" not in response.content.decode()
+
+
+def test_regulation_pdf_upload_and_download(world, login, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    a = world.a
+    client = login(a.officer)
+    url = reverse("staff:version-edit", args=[a.regulation_draft.pk])
+    data = edit_payload(a.regulation_draft)
+    data["v-document"] = SimpleUploadedFile("tra.txt", b"not a pdf", content_type="text/plain")
+    response = client.post(url, data)
+    assert response.status_code == 400 and "Upload the regulation as a PDF file." in response.content.decode()
+    data = edit_payload(a.regulation_draft)
+    data["v-document"] = SimpleUploadedFile("tra11.pdf", b"%PDF-1.4 demo", content_type="application/pdf")
+    assert client.post(url, data).status_code == 302
+    download = client.get(reverse("staff:version-document", args=[a.regulation_draft.pk]))
+    assert download.status_code == 200 and b"".join(download.streaming_content) == b"%PDF-1.4 demo"
+    assert login(world.b.admin).get(reverse("staff:version-document", args=[a.regulation_draft.pk])).status_code == 404
+    assert login(a.admin).get(reverse("staff:version-document", args=[a.regulation_version.pk])).status_code == 404

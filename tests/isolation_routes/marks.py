@@ -21,6 +21,8 @@ ROUTES = {
     "staff:version-publish": Walk(_draft, owner_sees_marker=True),
     "staff:version-compare": Walk(_draft, owner_sees_marker=True),
     "staff:version-import": Walk(_draft),
+    # the world's versions carry no PDF (the owner would get 404); tests/test_marks_pages.py covers the download
+    "staff:version-document": Walk(_version, owner=None),
     "staff:version-export-csv": Walk(_version, owner_sees_marker=True),
     "staff:version-export-json": Walk(_version, owner_sees_marker=True),
 }
