@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from marks.models import (
@@ -62,6 +63,7 @@ class RegulationSerializer(serializers.ModelSerializer):
         model = Regulation
         fields = ["id", "code", "title", "mark", "categories", "sector_committee", "versions"]
 
+    @extend_schema_field(VersionSummarySerializer(many=True))
     def get_versions(self, regulation):
         return VersionSummarySerializer(regulation.versions.all(), many=True).data
 
