@@ -1,9 +1,22 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.signals import m2m_changed
+from django.dispatch import receiver
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from certification.tenancy import TenantModel
+
+
+class PublishedVersionImmutable(ValidationError):
+    """A published or superseded regulation version (or its content) was about to change."""
+
+
+def _stored_status(version_id):
+    if version_id is None:
+        return None
+    return RegulationVersion._base_manager.filter(pk=version_id).values_list("status", flat=True).first()
 
 
 class Mark(models.Model):
@@ -131,6 +144,11 @@ class RegulationVersion(TenantModel):
     published_at = models.DateTimeField(null=True, blank=True)
     published_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
                                      related_name="+")
+    row_version = models.PositiveIntegerField(
+        default=1, help_text=_("Bumped on every edit of the draft; a stale edit (older row version) is refused."))
+
+    # The only change a published version may still undergo: being superseded by a newer one.
+    ALLOWED_TRANSITIONS = {("published", "superseded")}
 
     class Meta:
         ordering = ["regulation__code", "-version"]
@@ -142,6 +160,36 @@ class RegulationVersion(TenantModel):
 
     def __str__(self):
         return f"{self.regulation.code} v{self.version}"
+
+    @property
+    def is_draft(self):
+        return self.status == self.Status.DRAFT
+
+    def save(self, *args, **kwargs):
+        self._refuse_change_if_published()
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        if _stored_status(self.pk) not in (None, self.Status.DRAFT):
+            raise PublishedVersionImmutable(_("A published regulation version cannot be deleted."))
+        return super().delete(*args, **kwargs)
+
+    def _refuse_change_if_published(self):
+        """Published and superseded versions are immutable; publish → supersede is the one allowed step."""
+        if self.pk is None:
+            return
+        stored = RegulationVersion._base_manager.filter(pk=self.pk).first()
+        if stored is None or stored.status == self.Status.DRAFT:
+            return
+        changed = [
+            f.attname for f in self._meta.concrete_fields
+            if f.attname != "status" and getattr(stored, f.attname) != getattr(self, f.attname)
+        ]
+        if changed or (stored.status != self.status
+                       and (stored.status, self.status) not in self.ALLOWED_TRANSITIONS):
+            raise PublishedVersionImmutable(
+                _("Version %(v)s is %(status)s and cannot be changed; draft a new version instead.")
+                % {"v": stored.version, "status": stored.get_status_display().lower()})
 
 
 class Requirement(TenantModel):
@@ -185,6 +233,20 @@ class Requirement(TenantModel):
     def __str__(self):
         return f"{self.property_name} ({self.unit})" if self.unit else self.property_name
 
+    def save(self, *args, **kwargs):
+        if _stored_status(self.version_id) != RegulationVersion.Status.DRAFT:
+            raise PublishedVersionImmutable(_("Only a draft regulation version can be edited."))
+        if self.pk is not None:
+            old_version = type(self)._base_manager.filter(pk=self.pk).values_list("version_id", flat=True).first()
+            if old_version is not None and _stored_status(old_version) != RegulationVersion.Status.DRAFT:
+                raise PublishedVersionImmutable(_("Only a draft regulation version can be edited."))
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        if _stored_status(self.version_id) != RegulationVersion.Status.DRAFT:
+            raise PublishedVersionImmutable(_("Only a draft regulation version can be edited."))
+        return super().delete(*args, **kwargs)
+
 
 class ChecklistItem(TenantModel):
     """One point an inspector checks at a visit, as the regulation version lists it."""
@@ -201,3 +263,33 @@ class ChecklistItem(TenantModel):
 
     def __str__(self):
         return f"{self.code} {self.text[:60]}"
+
+    def save(self, *args, **kwargs):
+        if _stored_status(self.version_id) != RegulationVersion.Status.DRAFT:
+            raise PublishedVersionImmutable(_("Only a draft regulation version can be edited."))
+        if self.pk is not None:
+            old_version = type(self)._base_manager.filter(pk=self.pk).values_list("version_id", flat=True).first()
+            if old_version is not None and _stored_status(old_version) != RegulationVersion.Status.DRAFT:
+                raise PublishedVersionImmutable(_("Only a draft regulation version can be edited."))
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        if _stored_status(self.version_id) != RegulationVersion.Status.DRAFT:
+            raise PublishedVersionImmutable(_("Only a draft regulation version can be edited."))
+        return super().delete(*args, **kwargs)
+
+
+@receiver(m2m_changed, sender=RegulationVersion.reference_documents.through)
+def _refuse_reference_documents_change(sender, instance, action, reverse, pk_set, **kwargs):
+    """Integrity guard: a published version's list of reference documents never changes."""
+    if action not in ("pre_add", "pre_remove", "pre_clear"):
+        return
+    if not reverse:
+        versions = [instance.pk]
+    elif pk_set:
+        versions = list(pk_set)
+    else:
+        versions = list(instance.regulation_versions.through.objects.filter(referencedocument=instance)
+                        .values_list("regulationversion_id", flat=True))
+    if RegulationVersion._base_manager.filter(pk__in=versions).exclude(status=RegulationVersion.Status.DRAFT).exists():
+        raise PublishedVersionImmutable(_("A published regulation version's reference documents cannot change."))
