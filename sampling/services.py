@@ -231,6 +231,9 @@ def do_correct_lab_result(*, result, value, unit, reason, by, uncertainty=None):
 @transaction.atomic
 def do_report_sample(*, sample, by, note=""):
     _require_lab(sample, by)
+    sample = Sample.objects.select_for_update().get(pk=sample.pk)
+    if sample.state != Sample.State.TESTED:
+        raise CustodyOrderError(f"Sample {sample.code} is '{sample.state}'; it can be reported once tested.")
     tested = set(current_results(sample).values_list("requirement_id", flat=True))
     missing = [r.property_code for r in sample.requirements.all() if r.pk not in tested]
     if missing:
