@@ -267,3 +267,17 @@ def test_repeated_failures_propose_reinforced_inspection(env):
     # 1st sample: counter-test + extra sample; from the 2nd on, ≥ 2 earlier failures → reinforced inspection
     assert kinds[0] == ["counter_test", "extra_sample"]
     assert kinds[2] == ["reinforced_inspection", "reinforced_inspection"]
+
+
+def test_demo_takes_a_sample_from_visit_to_outcome():
+    from certification.audit import acting_as
+
+    body = body_services.do_create_body(code="demo", name="Demo")
+    admin = body_services.do_add_member(body=body, email="admin@demo.test", role=Role.ADMIN).user
+    ctx = {"password": "pw", "admin": admin}
+    with acting_as(admin), tenant_scope(body):
+        demo.build(body, ctx)
+        sample = Sample.objects.get()
+        assert sample.state == "reported" and sample.laboratory == ctx["laboratory"]
+        kinds = dict(ConformityOutcome.objects.values_list("kind", "proposed_escalation"))
+    assert kinds == {"lab_individual": "counter_test", "comparison": "extra_sample", "self_monitoring": ""}
