@@ -83,3 +83,16 @@ class CsvUploadForm(forms.Form):
 class DecisionForm(forms.Form):
     decision = forms.ChoiceField(choices=[("accept", _("Accept")), ("dismiss", _("Dismiss"))])
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+
+class LaboratoryScopeForm(forms.Form):
+    accreditation = forms.CharField(max_length=200)
+    accreditation_valid_until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    test_methods = forms.ModelMultipleChoiceField(queryset=None, required=False, widget=forms.CheckboxSelectMultiple,
+                                                  label=_("Test methods in the accreditation scope"))
+
+    def __init__(self, *args, **kwargs):
+        from marks.models import ReferenceDocument
+
+        super().__init__(*args, **kwargs)
+        self.fields["test_methods"].queryset = ReferenceDocument.objects.order_by("code")

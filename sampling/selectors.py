@@ -91,3 +91,9 @@ def chart_series(product, property_code, limit=200):
     points += [(d, v, not statistics.within_limits(v, lower, upper), "lab") for d, v in lab]
     points.sort(key=lambda p: p[0])
     return {"requirement": requirement, "lower": lower, "upper": upper, "points": points}
+
+
+def laboratories_for_staff():
+    from sampling.models import Laboratory
+
+    return Laboratory.objects.prefetch_related("test_methods").order_by("name", "pk")

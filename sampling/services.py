@@ -13,6 +13,7 @@ from guardian.shortcuts import assign_perm
 
 from certification import audit
 from certification.access import has_object_grant
+from certification.models import CertificationBody
 from certification.services import get_or_create_user
 from licences.models import Licence, Product
 from marks.models import Requirement
@@ -110,6 +111,8 @@ def do_take_sample(*, visit, product, by, seal_number, quantity, production_date
     if any(r.pk not in allowed for r in requirements):
         raise ValidationError({"requirements": "A property is not in the licence's regulation."})
     now = timezone.now()
+    # one sample number at a time per body: the codes are sequential and never reused
+    CertificationBody.objects.select_for_update().get(pk=visit.body_id)
     sample = Sample(body=visit.body, code=_next_code(visit.body, now.date()), visit=visit, licence=licence,
                     product=product, seal_number=seal_number, quantity=quantity, production_date=production_date,
                     batch=batch, inspector_notes=inspector_notes, taken_at=now, taken_by=by)
@@ -426,9 +429,14 @@ def _propose(outcome, default):
     if outcome.verdict != ConformityOutcome.Verdict.FAIL:
         return ConformityOutcome.Escalation.NONE
     since = timezone.now() - timedelta(days=365)
-    earlier = ConformityOutcome.objects.filter(
+    failed = ConformityOutcome.objects.filter(
         product=outcome.product, requirement__property_code=outcome.requirement.property_code,
-        verdict=ConformityOutcome.Verdict.FAIL, evaluated_at__gte=since).exclude(pk=outcome.pk).count()
+        verdict=ConformityOutcome.Verdict.FAIL, evaluated_at__gte=since).exclude(pk=outcome.pk)
+    if outcome.sample_id:
+        failed = failed.exclude(sample_id=outcome.sample_id)
+    # occasions: each earlier sample counts once, each self-monitoring evaluation once
+    earlier = (failed.filter(sample__isnull=False).values("sample").distinct().count()
+               + failed.filter(sample__isnull=True).count())
     if earlier >= REINFORCE_AFTER_FAILURES:
         return ConformityOutcome.Escalation.REINFORCED_INSPECTION
     return default

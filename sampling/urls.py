@@ -24,6 +24,8 @@ portal_patterns = [
 ]
 
 staff_patterns = [
+    path("laboratories/", views.staff_laboratories, name="laboratory-list"),
+    path("laboratories/<int:pk>/scope/", views.staff_laboratory_scope, name="laboratory-scope"),
     path("samples/", views.staff_samples, name="sample-list"),
     path("samples/<int:pk>/", views.staff_sample_detail, name="sample-detail"),
     path("conformity/", views.staff_outcomes, name="conformity-outcomes"),

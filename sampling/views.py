@@ -267,3 +267,22 @@ def staff_samples(request):
 def staff_chart(request, product_pk, property_code):
     product = get_object_or_404(Product, pk=product_pk)
     return _chart(request, product, property_code, "sampling/staff_chart.html")
+
+
+@staff_required()
+def staff_laboratories(request):
+    laboratories = selectors.laboratories_for_staff()
+    return render(request, "sampling/staff_laboratories.html", {"laboratories": laboratories})
+
+
+@staff_required("registry.edit")
+def staff_laboratory_scope(request, pk):
+    laboratory = get_object_or_404(selectors.laboratories_for_staff(), pk=pk)
+    form = forms.LaboratoryScopeForm(request.POST or None, initial={
+        "accreditation": laboratory.accreditation, "accreditation_valid_until": laboratory.accreditation_valid_until,
+        "test_methods": list(laboratory.test_methods.all())})
+    if request.method == "POST" and form.is_valid():
+        services.do_set_laboratory_scope(laboratory=laboratory, **form.cleaned_data)
+        messages.success(request, _("Accreditation scope updated."))
+        return redirect("staff:laboratory-list")
+    return render(request, "sampling/staff_laboratory_scope.html", {"laboratory": laboratory, "form": form})

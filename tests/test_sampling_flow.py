@@ -264,8 +264,8 @@ def test_repeated_failures_propose_reinforced_inspection(env):
                                           by=env.lab_user)
             _, outcomes = services.do_report_sample(sample=Sample.objects.get(pk=sample.pk), by=env.lab_user)
             kinds.append([o.proposed_escalation for o in outcomes])
-    # 1st sample: counter-test + extra sample; from the 2nd on, ≥ 2 earlier failures → reinforced inspection
-    assert kinds[0] == ["counter_test", "extra_sample"]
+    # 1st and 2nd samples: counter-test + extra sample; the 3rd follows 2 failed samples → reinforced inspection
+    assert kinds[0] == kinds[1] == ["counter_test", "extra_sample"]
     assert kinds[2] == ["reinforced_inspection", "reinforced_inspection"]
 
 
@@ -281,3 +281,22 @@ def test_demo_takes_a_sample_from_visit_to_outcome():
         assert sample.state == "reported" and sample.laboratory == ctx["laboratory"]
         kinds = dict(ConformityOutcome.objects.values_list("kind", "proposed_escalation"))
     assert kinds == {"lab_individual": "counter_test", "comparison": "extra_sample", "self_monitoring": ""}
+
+
+def test_staff_set_the_laboratory_scope(env, login):
+    with tenant_scope(env.body):
+        ref = demo.reference_data()
+    client = login(env.officer)
+    assert "Lab 2" in client.get(reverse("staff:laboratory-list")).content.decode()
+    response = client.post(reverse("staff:laboratory-scope", kwargs={"pk": env.lab2.pk}), {
+        "accreditation": "BELAC 555-TEST", "accreditation_valid_until": "2028-12-31",
+        "test_methods": [ref.strength_method.pk]})
+    assert response.status_code == 302
+    with tenant_scope(env.body):
+        env.lab2.refresh_from_db()
+        assert env.lab2.accreditation == "BELAC 555-TEST"
+        assert list(env.lab2.test_methods.all()) == [ref.strength_method]
+        assert AuditEvent.objects.filter(action="laboratory.scope", actor=env.officer).exists()
+        # binder content (EN 12697-1) is outside lab 2's scope now
+        with pytest.raises(ValidationError, match="scope"):
+            services.do_dispatch_sample(sample=_sample(env), laboratory=env.lab2, by=env.inspector)

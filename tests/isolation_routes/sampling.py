@@ -14,6 +14,7 @@ ROUTES = {
     "portal:self-monitoring-chart": Walk(
         lambda w: {"product_pk": w.a.sm_licensed.product.pk, "property_code": "binder-content"}, owner="portal"),
     # staff face
+    "staff:laboratory-scope": Walk(lambda w: {"pk": w.a.lab.pk}, owner_sees_marker=True),  # accreditation
     "staff:sample-detail": Walk(lambda w: {"pk": w.a.sm_sample.pk}, owner_sees_marker=True),
     "staff:conformity-decide": Walk(lambda w: {"pk": w.a.sm_outcome.pk}, owner=None),  # POST only
     "staff:control-chart": Walk(
