@@ -416,6 +416,12 @@ def do_import_self_monitoring(*, holder, text, filename, by):
         result.imported_from = upload
     SelfMonitoringResult.objects.bulk_create(parsed.results, batch_size=IMPORT_BATCH)
     audit.record("self_monitoring.import", upload, after=audit.snapshot(upload))
+    # the regulation's rule over each product and property the file touched (outcomes for staff)
+    touched = {(r.product_id, r.requirement_id) for r in parsed.results}
+    products = {p.pk: p for p in Product.objects.filter(pk__in={p for p, _ in touched})}
+    requirements = {r.pk: r for r in Requirement.objects.filter(pk__in={r for _, r in touched})}
+    for product_id, requirement_id in sorted(touched):
+        do_evaluate_self_monitoring(product=products[product_id], requirement=requirements[requirement_id])
     return upload
 
 

@@ -300,3 +300,23 @@ def test_staff_set_the_laboratory_scope(env, login):
         # binder content (EN 12697-1) is outside lab 2's scope now
         with pytest.raises(ValidationError, match="scope"):
             services.do_dispatch_sample(sample=_sample(env), laboratory=env.lab2, by=env.inspector)
+
+
+def test_report_needs_a_result_for_every_requested_property(env):
+    with tenant_scope(env.body):
+        sample = services.do_take_sample(visit=env.visit, product=env.lic.product, by=env.inspector, seal_number="S",
+                                         quantity="1 kg", requirements=[env.reg.binder, env.reg.strength])
+        env.lab.test_methods.clear()  # no scope restriction
+        services.do_dispatch_sample(sample=sample, laboratory=env.lab, by=env.inspector)
+        services.do_receive_sample(sample=sample, by=env.lab_user)
+        services.do_record_lab_result(sample=sample, requirement=env.reg.binder, value=D("5.0"), unit="%",
+                                      by=env.lab_user)
+        with pytest.raises(ValidationError, match="Results missing for: compressive-strength"):
+            services.do_report_sample(sample=sample, by=env.lab_user)
+        with pytest.raises(ValidationError, match="A result exists"):  # a second result for the same property
+            services.do_record_lab_result(sample=sample, requirement=env.reg.binder, value=D("5.1"), unit="%",
+                                          by=env.lab_user)
+        services.do_record_lab_result(sample=sample, requirement=env.reg.strength, value=D("38"), unit="MPa",
+                                      by=env.lab_user)
+        sample, outcomes = services.do_report_sample(sample=sample, by=env.lab_user)
+        assert sample.state == "reported" and len(outcomes) == 4

@@ -75,6 +75,8 @@ def test_bad_csv_changes_nothing_and_reports_every_bad_row(env, login):
     assert (8, "product") in {(line, f) for line, f, _ in rows}  # another holder's product
     assert {(9, "tonnage"), (9, "value")} <= {(line, f) for line, f, _ in rows}  # both problems of line 9
     assert count(env) == before
+    with tenant_scope(env.body):
+        assert not ConformityOutcome.objects.exists()
 
     # Through the portal page: 400, every bad row listed, still nothing saved.
     client = login(env.user)
@@ -99,6 +101,13 @@ def test_good_csv_imports_everything(env, login):
         assert [r.within_limits for r in results] == [True, False, True]  # 4.4 < 4.5
         assert SelfMonitoringImport.objects.get().rows == 3
     assert count(env)[2] == 1  # one audit event for the import
+    with tenant_scope(env.body):
+        # the import evaluates each touched product/property: binder content (EN 13108-21, target 5.0, T 0.3)
+        # |5.02−5| + |4.4−5| = .02 + .6 = .62; mean .31; ratio 1.0333 → D; strength (EN 206) 1 result → insufficient
+        outcomes = {o.requirement.property_code: o for o in ConformityOutcome.objects.select_related("requirement")}
+        assert (outcomes["binder-content"].level, outcomes["binder-content"].status) == ("D", "proposed")
+        assert outcomes["binder-content"].details["ratio"] == "1.0333"
+        assert outcomes["compressive-strength"].verdict == "insufficient"
 
 
 def test_header_and_empty_files_are_rejected(env):
