@@ -1,0 +1,98 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from licences.models import Product
+from marks.models import Requirement
+from sampling.models import Laboratory
+
+
+class TakeSampleForm(forms.Form):
+    product = forms.ModelChoiceField(queryset=Product.objects.none())
+    requirements = forms.ModelMultipleChoiceField(queryset=Requirement.objects.none(), required=False,
+                                                  widget=forms.CheckboxSelectMultiple, label=_("Properties to test"))
+    seal_number = forms.CharField(max_length=60)
+    quantity = forms.CharField(max_length=60, help_text=_("e.g. 2 × 25 kg"))
+    production_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    batch = forms.CharField(max_length=60, required=False)
+    inspector_notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+
+    def __init__(self, *args, visit, **kwargs):
+        super().__init__(*args, **kwargs)
+        licence = visit.licence
+        products = licence.products.all()
+        self.fields["product"].queryset = products if products.exists() else Product.objects.filter(
+            holder=licence.holder_id)
+        self.fields["requirements"].queryset = Requirement.objects.filter(version=licence.regulation_version_id)
+
+
+class DispatchForm(forms.Form):
+    laboratory = forms.ModelChoiceField(queryset=Laboratory.objects.all())
+    note = forms.CharField(max_length=300, required=False)
+
+
+class LabResultForm(forms.Form):
+    requirement = forms.ModelChoiceField(queryset=Requirement.objects.none(), label=_("Property"))
+    value = forms.DecimalField(max_digits=14, decimal_places=4)
+    unit = forms.CharField(max_length=30, required=False)
+    uncertainty = forms.DecimalField(max_digits=14, decimal_places=4, required=False, min_value=0)
+    tested_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, sample, **kwargs):
+        super().__init__(*args, **kwargs)
+        requested = sample.requirements.all()
+        self.fields["requirement"].queryset = (
+            requested if requested.exists() else Requirement.objects.filter(version=sample.licence.regulation_version_id))
+
+
+class CorrectionForm(forms.Form):
+    value = forms.DecimalField(max_digits=14, decimal_places=4)
+    unit = forms.CharField(max_length=30, required=False)
+    uncertainty = forms.DecimalField(max_digits=14, decimal_places=4, required=False, min_value=0)
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class SelfMonitoringForm(forms.Form):
+    product = forms.ModelChoiceField(queryset=Product.objects.none())
+    property_code = forms.SlugField(max_length=60, label=_("Property code"))
+    tested_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    batch = forms.CharField(max_length=60, required=False)
+    tonnage = forms.DecimalField(max_digits=12, decimal_places=2, required=False, min_value=0)
+    value = forms.DecimalField(max_digits=14, decimal_places=4)
+    unit = forms.CharField(max_length=30, required=False)
+
+    def __init__(self, *args, holder, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["product"].queryset = Product.objects.filter(holder=holder)
+
+
+class CsvUploadForm(forms.Form):
+    file = forms.FileField(help_text=_("Columns: product,property,date,batch,tonnage,value,unit (UTF-8)."))
+
+    MAX_BYTES = 20 * 1024 * 1024
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > self.MAX_BYTES:
+            raise forms.ValidationError(_("The file is larger than 20 MB."))
+        try:
+            return upload.name, upload.read().decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise forms.ValidationError(_("The file is not UTF-8 text.")) from exc
+
+
+class DecisionForm(forms.Form):
+    decision = forms.ChoiceField(choices=[("accept", _("Accept")), ("dismiss", _("Dismiss"))])
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+
+class LaboratoryScopeForm(forms.Form):
+    accreditation = forms.CharField(max_length=200)
+    accreditation_valid_until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    test_methods = forms.ModelMultipleChoiceField(queryset=None, required=False, widget=forms.CheckboxSelectMultiple,
+                                                  label=_("Test methods in the accreditation scope"))
+
+    def __init__(self, *args, **kwargs):
+        from marks.models import ReferenceDocument
+
+        super().__init__(*args, **kwargs)
+        self.fields["test_methods"].queryset = ReferenceDocument.objects.order_by("code")
