@@ -266,3 +266,26 @@ def test_corrective_action_cycle_and_escalation(a, visit, login):
     services.do_verify_action(action=action, verifier=a.officer)
     finding.refresh_from_db()
     assert finding.state == Finding.State.VERIFIED
+
+
+def test_staff_pages_plan_and_assign(a, visit, login):
+    client = login(a.admin)
+    assert client.get(reverse("staff:inspections-dashboard")).status_code == 200
+    response = client.post(reverse("staff:inspections-plan"), {"year": timezone.localdate().year + 1})
+    assert response.status_code == 302
+    assert Visit.objects.filter(plan_year=timezone.localdate().year + 1).count() == 2
+    assert client.get(reverse("staff:inspectors")).status_code == 200
+    page = client.get(reverse("staff:inspector-detail", kwargs={"pk": a.insp_profiles[0].pk}))
+    assert page.status_code == 200
+    visit.refresh_from_db()
+    response = client.post(reverse("staff:visit-assign", kwargs={"pk": visit.pk}),
+                           {"inspector": a.inspector2.pk, "row_version": visit.row_version - 1})
+    assert response.status_code == 302
+    visit.refresh_from_db()
+    assert visit.inspector == a.inspector  # stale form: refused, nothing overwritten
+    client.post(reverse("staff:visit-assign", kwargs={"pk": visit.pk}),
+                {"inspector": a.inspector2.pk, "row_version": visit.row_version})
+    visit.refresh_from_db()
+    assert visit.inspector == a.inspector2
+    # A planner may not review; an auditor may look but not plan.
+    assert login(a.auditor).post(reverse("staff:inspections-plan"), {"year": 2030}).status_code == 403
