@@ -61,7 +61,7 @@ def test_visit_from_assigned_to_submitted_with_offline_replay(live_server, plain
         page = context.new_page()
         page.set_default_timeout(20000)
         errors = []
-        page.on("pageerror", errors.append)
+        page.on("pageerror", lambda error: errors.append(str(error)))
         page.goto(f"{live_server.url}/accounts/login/?next=/inspector/")
         page.fill("#id_username", world.a.inspector.email)
         page.fill("input[name=password]", PASSWORD)
@@ -141,3 +141,47 @@ def test_visit_from_assigned_to_submitted_with_offline_replay(live_server, plain
         assert visit.checklist_results.count() == len(world.a.insp_items)
         assert visit.checklist_results.get(item=world.a.insp_items[0]).remark == "Manual version 7 seen"
         assert Finding.objects.filter(visit=visit).count() == 1
+
+
+def test_stale_offline_edit_is_refused_and_the_conflict_shown(live_server, plain_static, world, assigned_visit):
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    visit = assigned_visit
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+        page = context.new_page()
+        page.set_default_timeout(20000)
+        page.goto(f"{live_server.url}/accounts/login/?next=/inspector/visits/{visit.pk}/")
+        page.fill("#id_username", world.a.inspector.email)
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_selector("#visit-app")
+        page.click("#start-visit")
+        _wait_synced(page, "in_progress")
+
+        context.set_offline(True)
+        page.fill("textarea[name=general_remarks]", "Written on the phone, offline")
+        page.click("#save-checklist")
+        page.wait_for_function("document.getElementById('sync-status').dataset.pending === '1'")
+        # Meanwhile the visit is changed elsewhere (another device of the inspector, say).
+        with tenant_scope(visit.body_id):
+            visit.refresh_from_db()
+            services.do_record_checklist(visit=visit, results=[], general_remarks="Changed on the tablet")
+
+        context.set_offline(False)
+        page.evaluate("window.dispatchEvent(new Event('online'))")
+        page.wait_for_selector("#conflict", state="visible")
+        assert "Changed on the tablet" in page.inner_text("#conflict-theirs")
+        assert "Written on the phone, offline" in page.inner_text("#conflict-mine")
+        with tenant_scope(visit.body_id):
+            visit.refresh_from_db()
+            assert visit.general_remarks == "Changed on the tablet"  # not overwritten
+        page.click("#conflict-discard")
+        _wait_synced(page)
+        assert page.locator("#conflict").is_hidden()
+        browser.close()
+    with tenant_scope(visit.body_id):
+        visit.refresh_from_db()
+        assert visit.general_remarks == "Changed on the tablet"
