@@ -7,11 +7,12 @@ import datetime as dt
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
+from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
-from certification import audit
+from certification import audit, events
 from certification.documents import render_pdf, sha256
 from inspections import selectors
 from inspections.models import (
@@ -108,7 +109,6 @@ def do_declare_conflict(*, profile, holder, reason, declared_on=None):
     conflict = ConflictOfInterest.objects.create(body=profile.body, profile=profile, holder=holder, reason=reason,
                                                  declared_on=declared_on or timezone.localdate())
     audit.record("inspector.conflict_declare", conflict, after=audit.snapshot(conflict))
-    # Visits of that holder still open and assigned to this inspector must be reassigned: flag them.
     return conflict
 
 
@@ -306,6 +306,18 @@ def do_review(*, visit, reviewer, note="", expected_version=None):
         finding.action_due = timezone.localdate(now) + dt.timedelta(days=ACTION_DUE_DAYS[finding.severity])
         finding.save(update_fields=["action_due"])
     audit.record("visit.review", visit, before=before, after=_snap(visit), reason=note)
+    events.publish("inspection.report_issued", body=visit.body, subject=visit.report_number,
+                   payload={"visit": visit.pk, "holder": visit.licence.holder_id,
+                            "comment_deadline": visit.comment_deadline.isoformat()})
+    holder = visit.licence.holder
+    recipients = [holder.email] if holder.email else []
+    if recipients:
+        link = f"{settings.SITE_URL.rstrip('/')}/portal/inspections/{visit.pk}/"
+        message = (f"The report {visit.report_number} of the inspection visit of {visit.planned_for:%Y-%m-%d} "
+                   f"at {visit.site.name} is available in your portal: {link}\n"
+                   f"You may comment on it until {visit.comment_deadline:%Y-%m-%d} (5 working days).")
+        transaction.on_commit(lambda: send_mail(f"Inspection report {visit.report_number}", message, None,
+                                                recipients, fail_silently=True))
     return visit
 
 

@@ -8,6 +8,7 @@ the device, and replayed when back online; replaying it again with the same Idem
 import os
 
 import pytest
+from django.db import connections
 from django.utils import timezone
 
 from certification.tenancy import tenant_scope
@@ -133,6 +134,7 @@ def test_visit_from_assigned_to_submitted_with_offline_replay(live_server, plain
         _wait_synced(page, "submitted")
         assert errors == []
         browser.close()
+        connections.close_all()  # queries made inside Playwright's greenlet opened their own connection
 
     with tenant_scope(visit.body_id):
         visit.refresh_from_db()
@@ -182,6 +184,7 @@ def test_stale_offline_edit_is_refused_and_the_conflict_shown(live_server, plain
         _wait_synced(page)
         assert page.locator("#conflict").is_hidden()
         browser.close()
+        connections.close_all()  # queries made inside Playwright's greenlet opened their own connection
     with tenant_scope(visit.body_id):
         visit.refresh_from_db()
         assert visit.general_remarks == "Changed on the tablet"

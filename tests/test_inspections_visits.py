@@ -219,12 +219,15 @@ def test_report_pdf_has_the_mandatory_fields(a, visit, login):
     assert staff_pdf.status_code == 200 and staff_pdf["Content-Type"] == "application/pdf"
 
 
-def test_holder_has_five_working_days_to_comment(a, visit, login):
+def test_holder_has_five_working_days_to_comment(a, visit, login, mailoutbox, django_capture_on_commit_callbacks):
     assert services.add_working_days(dt.date(2026, 11, 27), 5) == dt.date(2026, 12, 4)  # Friday -> Friday
     assert services.add_working_days(dt.date(2026, 11, 28), 5) == dt.date(2026, 12, 4)  # Saturday -> Friday
     run_visit(a, visit, login(a.inspector))
-    visit = services.do_review(visit=visit, reviewer=a.officer)
+    with django_capture_on_commit_callbacks(execute=True):
+        visit = services.do_review(visit=visit, reviewer=a.officer)
     assert visit.comment_deadline == services.add_working_days(timezone.localdate(), 5)
+    assert len(mailoutbox) == 1 and visit.report_number in mailoutbox[0].subject
+    assert mailoutbox[0].to == [a.holder.email]
     with pytest.raises(ValidationError, match="may still comment"):
         services.do_close(visit=visit)
     services.do_comment_report(visit=visit, author=a.holder_user, text="On time", today=visit.comment_deadline)
