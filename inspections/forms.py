@@ -1,13 +1,25 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from inspections.models import CorrectiveAction
-from licences.models import LicenceHolder
+from inspections.models import CorrectiveAction, Visit
+from licences.models import Licence, LicenceHolder
 from marks.models import ProductCategory
 
 
 class PlanForm(forms.Form):
     year = forms.IntegerField(min_value=2000, max_value=2100)
+
+
+class VisitForm(forms.Form):
+    licence = forms.ModelChoiceField(queryset=Licence.objects.none())
+    kind = forms.ChoiceField(choices=Visit.Kind.choices, initial=Visit.Kind.FOLLOW_UP)
+    planned_for = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    announced = forms.BooleanField(required=False, initial=True)
+    reason = forms.CharField(required=False, max_length=500)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["licence"].queryset = Licence.objects.select_related("mark")
 
 
 class AssignForm(forms.Form):

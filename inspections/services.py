@@ -115,6 +115,19 @@ def do_declare_conflict(*, profile, holder, reason, declared_on=None):
 # --- visit transitions ----------------------------------------------------------------------
 
 
+@transaction.atomic
+def do_create_visit(*, licence, kind, planned_for, announced=True, reason=""):
+    """A visit outside the annual plan: follow-up of a finding, complaint, extra unannounced visit…"""
+    if kind not in Visit.Kind.values:
+        raise ValidationError({"kind": "Unknown kind of visit."})
+    if kind == Visit.Kind.UNANNOUNCED:
+        announced = False
+    visit = Visit.objects.create(body=licence.body, licence=licence, site=licence.site, kind=kind,
+                                 planned_for=planned_for, announced=announced)
+    audit.record("visit.create", visit, after=_snap(visit), reason=reason)
+    return visit
+
+
 def _grant(user, visit):
     for perm in VISIT_PERMS:
         assign_perm(f"inspections.{perm}", user, visit)

@@ -17,6 +17,7 @@ staff_patterns = [
     path("inspections/plan/", views.staff_plan, name="inspections-plan"),
     path("inspections/inspectors/", views.staff_inspectors, name="inspectors"),
     path("inspections/inspectors/<int:pk>/", views.staff_inspector, name="inspector-detail"),
+    path("inspections/visits/new/", views.staff_visit_create, name="visit-create"),
     path("inspections/visits/<int:pk>/", views.staff_visit, name="visit-detail"),
     path("inspections/visits/<int:pk>/assign/", views.staff_visit_assign, name="visit-assign"),
     path("inspections/visits/<int:pk>/review/", views.staff_visit_review, name="visit-review"),

@@ -220,6 +220,17 @@ def staff_plan(request):
     return redirect("staff:inspections-dashboard")
 
 
+@staff_required("planning.manage")
+def staff_visit_create(request):
+    form = forms.VisitForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        visit = services.do_create_visit(licence=data["licence"], kind=data["kind"], planned_for=data["planned_for"],
+                                         announced=data["announced"], reason=data["reason"])
+        return redirect("staff:visit-detail", pk=visit.pk)
+    return render(request, "inspections/visit_form.html", {"form": form})
+
+
 def _staff_visit(pk):
     return get_object_or_404(Visit.objects.select_related("licence__holder", "licence__mark", "site", "inspector",
                                                           "licence__regulation_version__regulation"), pk=pk)

@@ -290,5 +290,11 @@ def test_staff_pages_plan_and_assign(a, visit, login):
                 {"inspector": a.inspector2.pk, "row_version": visit.row_version})
     visit.refresh_from_db()
     assert visit.inspector == a.inspector2
-    # A planner may not review; an auditor may look but not plan.
+    response = client.post(reverse("staff:visit-create"), {"licence": a.insp_licence.pk, "kind": "complaint",
+                                                           "planned_for": "2030-03-04", "announced": "on"})
+    assert response.status_code == 302
+    assert Visit.objects.filter(kind=Visit.Kind.COMPLAINT, planned_for=dt.date(2030, 3, 4)).count() == 1
+    page = client.post(reverse("staff:visit-create"), {"licence": 0, "kind": "complaint", "planned_for": "x"})
+    assert page.status_code == 200 and "errorlist" in page.content.decode()
+    # An auditor may look but not plan.
     assert login(a.auditor).post(reverse("staff:inspections-plan"), {"year": 2030}).status_code == 403
