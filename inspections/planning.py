@@ -127,6 +127,25 @@ def plan(body, year, today=None):
         if row["inspector_id"] in load:
             load[row["inspector_id"]] = row["n"]
 
+    # Inspectors qualified for a category over the whole window, without conflict in it, are eligible on
+    # every day of it: computed once per (categories, holder); only the others are checked day by day.
+    whole_window = {u: {c for c, since, until in quals if since <= start and (until is None or until >= end)}
+                    for u, quals in qualifications.items()}
+    any_time = {u: {c for c, _, _ in quals} for u, quals in qualifications.items()}
+    conflicted = defaultdict(set)
+    for user_id, holder_id in conflicts:
+        conflicted[user_id].add(holder_id)
+    groups = {}
+
+    def candidates(needed, holder_id, day):
+        key = (needed, holder_id)
+        if key not in groups:
+            sure = [u for u in qualifications if needed <= whole_window[u] and holder_id not in conflicted[u]]
+            maybe = [u for u in qualifications if u not in sure and needed <= any_time[u]]
+            groups[key] = (sure, maybe)
+        sure, maybe = groups[key]
+        return sure + [u for u in maybe if eligible(u, needed, holder_id, day)]
+
     def eligible(user_id, needed, holder_id, day):
         for since, until in conflicts.get((user_id, holder_id), ()):
             if since <= day and (until is None or day <= until):
@@ -142,7 +161,7 @@ def plan(body, year, today=None):
             continue
         unannounced = int((Decimal(n) * Decimal(version["unannounced_share"])).quantize(
             Decimal(1), rounding=ROUND_HALF_UP))
-        needed = product_categories.get(licence_id) or regulation_categories.get(version["regulation_id"], set())
+        needed = frozenset(product_categories.get(licence_id) or regulation_categories.get(version["regulation_id"], ()))
         for seq in range(1, n + 1):
             if seq in existing.get(licence_id, ()):
                 result.skipped_existing += 1
@@ -158,9 +177,9 @@ def plan(body, year, today=None):
                 kind, announced = Visit.Kind.PERIODIC, True
             inspector = None
             if needed:
-                candidates = [u for u in qualifications if eligible(u, needed, holder_id, day)]
-                if candidates:
-                    inspector = min(candidates, key=lambda u: (load[u], u))
+                eligible_now = candidates(needed, holder_id, day)
+                if eligible_now:
+                    inspector = min(eligible_now, key=lambda u: (load[u], u))
                     load[inspector] += 1
             rows.append((licence_id, site_id, kind, announced, day, inspector, seq))
     if rows:

@@ -123,3 +123,21 @@ def test_overdue_visits_are_flagged(a):
     late.refresh_from_db()
     assert late.overdue
     assert a.insp_visit.pk not in flagged  # reviewed visits are never overdue
+
+
+def test_qualification_and_conflict_dates_are_checked_on_the_visit_day(a):
+    q = a.insp_profiles[1].qualifications.get()
+    q.valid_until = dt.date(YEAR, 6, 30)  # inspector2 qualified only in the first half of the year
+    q.save()
+    services.do_declare_conflict(profile=a.insp_profiles[0], holder=a.holder, reason="Joins the holder's board",
+                                 declared_on=dt.date(YEAR, 9, 1))  # inspector conflicted from September
+    add_licences(a, 30)
+    plan(a)
+    visits = Visit.objects.filter(plan_year=YEAR)
+    assert not visits.filter(inspector=a.inspector2, planned_for__gt=dt.date(YEAR, 6, 30)).exists()
+    assert not visits.filter(inspector=a.inspector, planned_for__gte=dt.date(YEAR, 9, 1)).exists()
+    assert visits.filter(inspector=a.inspector2).exists() and visits.filter(inspector=a.inspector).exists()
+    # From July to August only inspector is eligible; from September nobody: those stay unassigned.
+    assert set(visits.filter(planned_for__gte=dt.date(YEAR, 9, 1)).values_list("inspector", flat=True)) == {None}
+    summer = visits.filter(planned_for__range=(dt.date(YEAR, 7, 1), dt.date(YEAR, 8, 31)))
+    assert summer.exists() and set(summer.values_list("inspector", flat=True)) == {a.inspector.pk}
