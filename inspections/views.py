@@ -49,6 +49,10 @@ def inspector_visit(request, pk):
         "result_choices": [("compliant", _("Compliant")), ("non_compliant", _("Non-compliant")),
                            ("not_applicable", _("N/A"))],
         "photo_max": services.PHOTO_MAX_BYTES,
+        "to_verify": CorrectiveAction.objects.filter(
+            finding__visit__licence=visit.licence, state=CorrectiveAction.State.ACCEPTED,
+            verification=CorrectiveAction.Verification.NEXT_VISIT).exclude(finding__visit=visit).select_related(
+            "finding"),
     })
 
 

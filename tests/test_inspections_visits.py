@@ -298,3 +298,26 @@ def test_staff_pages_plan_and_assign(a, visit, login):
     assert page.status_code == 200 and "errorlist" in page.content.decode()
     # An auditor may look but not plan.
     assert login(a.auditor).post(reverse("staff:inspections-plan"), {"year": 2030}).status_code == 403
+
+
+def test_actions_to_verify_show_at_the_next_visit(a, visit, login):
+    action = a.insp_action
+    services.do_decide_action(action=action, decider=a.officer, accept=True, verification="next_visit")
+    page = login(a.inspector).get(reverse("inspector:visit", kwargs={"pk": visit.pk})).content.decode()
+    assert "Corrective actions to verify at this visit" in page and "Calibration certificate expired" in page
+    with pytest.raises(ValidationError, match="later visit"):
+        services.do_verify_action(action=action, verifier=a.officer, visit=a.insp_visit)
+    services.do_verify_action(action=action, verifier=a.officer, visit=visit)
+    assert Finding.objects.get(pk=a.insp_finding.pk).state == Finding.State.VERIFIED
+
+
+def test_tasks_run_in_the_body_scope(world):
+    from inspections import tasks
+
+    year = timezone.localdate().year + 1
+    assert tasks.plan_visits(world.a.body.pk, year) == {"created": 2, "unassigned": 0}
+    assert tasks.plan_visits(world.a.body.pk, year) == {"created": 0, "unassigned": 0}
+    result = tasks.inspections_housekeeping(world.a.body.pk)
+    assert set(result) == {"overdue_visits", "escalated_findings"}
+    with tenant_scope(world.b.body):
+        assert not Visit.objects.filter(plan_year=year).exists()  # body A's run touched only body A
