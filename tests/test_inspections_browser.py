@@ -5,8 +5,6 @@ while the browser is offline (the page is even reloaded offline, from the servic
 the device, and replayed when back online; replaying it again with the same Idempotency-Key creates nothing.
 """
 
-import os
-
 import pytest
 from django.db import connections
 from django.utils import timezone
@@ -44,14 +42,16 @@ def _findings(visit):
 
 
 @pytest.fixture
-def plain_static(settings):
-    """The live server serves static files from the finders, by their plain names (not the manifest's)."""
+def plain_static(settings, monkeypatch):
+    """The live server serves static files from the finders, by their plain names (not the manifest's).
+    Playwright's sync API runs an event loop: Django's async-safety check is lifted for this test only
+    (monkeypatch restores the environment, so later subprocesses such as `check --deploy` never see it)."""
     settings.STORAGES = {**settings.STORAGES,
                          "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 def test_visit_from_assigned_to_submitted_with_offline_replay(live_server, plain_static, world, assigned_visit):
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     from playwright.sync_api import sync_playwright
 
     visit = assigned_visit
@@ -146,7 +146,6 @@ def test_visit_from_assigned_to_submitted_with_offline_replay(live_server, plain
 
 
 def test_stale_offline_edit_is_refused_and_the_conflict_shown(live_server, plain_static, world, assigned_visit):
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     from playwright.sync_api import sync_playwright
 
     visit = assigned_visit
