@@ -273,3 +273,9 @@ LOGGING = {
         "fontTools": {"level": "WARNING"},
     },
 }
+
+# --- inspections ---
+CELERY_BEAT_SCHEDULE.update({
+    "inspections-nightly-planning": {"task": "inspections.tasks.nightly_planning", "schedule": 24 * 3600},
+})
+INSPECTION_PHOTO_MAX_BYTES = env_int("INSPECTION_PHOTO_MAX_BYTES", 10 * 1024 * 1024)

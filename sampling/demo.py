@@ -33,8 +33,9 @@ def reference_data():
 def build_regulation(body, ref, code="TRA 11 (sampling demo)"):
     regulation = Regulation.objects.create(body=body, code=code, title="Bituminous mixtures", mark=ref.mark)
     regulation.categories.set([ref.category])
+    # Built as a draft, then published: a published version's requirements cannot change.
     version = RegulationVersion.objects.create(
-        body=body, regulation=regulation, version=1, status=RegulationVersion.Status.PUBLISHED,
+        body=body, regulation=regulation, version=1, status=RegulationVersion.Status.DRAFT,
         effective_date=date(2024, 1, 1), samples_per_year=2)
     binder = Requirement.objects.create(
         body=body, version=version, property_code="binder-content", property_name="Soluble binder content",
@@ -47,6 +48,9 @@ def build_regulation(body, ref, code="TRA 11 (sampling demo)"):
         test_method=ref.strength_method, unit="MPa", lower_limit=Decimal("30"),
         conformity_rule=Requirement.ConformityRule.EN_206, self_monitoring_every=Decimal("1"),
         self_monitoring_basis=Requirement.FrequencyBasis.WEEKS, order=2)
+    version.status = RegulationVersion.Status.PUBLISHED
+    version.published_at = timezone.now()
+    version.save()
     return SimpleNamespace(regulation=regulation, version=version, binder=binder, strength=strength)
 
 

@@ -3,6 +3,7 @@
 import os
 from contextlib import contextmanager
 
+from django.db import connections
 from playwright.sync_api import sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
@@ -14,13 +15,22 @@ PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touc
 @contextmanager
 def browser():
     # Playwright's sync API runs an event loop in this thread; Django's ORM calls in the test are still sync.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        try:
-            yield instance
-        finally:
-            instance.close()
+    try:
+        with sync_playwright() as playwright:
+            instance = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+            try:
+                yield instance
+            finally:
+                instance.close()
+    finally:
+        # Queries made inside the Playwright block used their own connection; free it for teardown.
+        connections.close_all()
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 def log_in(page, base_url, email, password):

@@ -1,0 +1,73 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from inspections.models import CorrectiveAction, Visit
+from licences.models import Licence, LicenceHolder
+from marks.models import ProductCategory
+
+
+class PlanForm(forms.Form):
+    year = forms.IntegerField(min_value=2000, max_value=2100)
+
+
+class VisitForm(forms.Form):
+    licence = forms.ModelChoiceField(queryset=Licence.objects.none())
+    kind = forms.ChoiceField(choices=Visit.Kind.choices, initial=Visit.Kind.FOLLOW_UP)
+    planned_for = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    announced = forms.BooleanField(required=False, initial=True)
+    reason = forms.CharField(required=False, max_length=500)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["licence"].queryset = Licence.objects.select_related("mark")
+
+
+class AssignForm(forms.Form):
+    inspector = forms.TypedChoiceField(coerce=int)
+    row_version = forms.IntegerField(widget=forms.HiddenInput)
+    reason = forms.CharField(required=False, max_length=500)
+
+    def __init__(self, *args, inspectors=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["inspector"].choices = list(inspectors)
+
+
+class ProfileForm(forms.Form):
+    user = forms.TypedChoiceField(coerce=int, label=_("Staff member with the inspector role"))
+    capacity_per_year = forms.IntegerField(min_value=1, max_value=1000, initial=200)
+
+    def __init__(self, *args, inspectors=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["user"].choices = list(inspectors)
+
+
+class QualificationForm(forms.Form):
+    category = forms.ModelChoiceField(queryset=ProductCategory.objects.all())
+    valid_from = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    valid_until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class ConflictForm(forms.Form):
+    holder = forms.ModelChoiceField(queryset=LicenceHolder.objects.none())
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["holder"].queryset = LicenceHolder.objects.all()
+
+
+class CommentForm(forms.Form):
+    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), max_length=8000, label=_("Your comment"))
+
+
+class ActionForm(forms.Form):
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=8000,
+                                  label=_("Corrective action"))
+    planned_by = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), label=_("Implemented by"))
+
+
+class DecideActionForm(forms.Form):
+    decision = forms.ChoiceField(choices=[("accept", _("Accept")), ("reject", _("Reject")), ("verify", _("Verify"))])
+    verification = forms.ChoiceField(choices=[("", "—"), *CorrectiveAction.Verification.choices], required=False)
+    note = forms.CharField(required=False, max_length=2000)
+    visit = forms.IntegerField(required=False, help_text=_("Later visit where it was verified"))
