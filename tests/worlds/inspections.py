@@ -27,12 +27,15 @@ def extend(world, body_ns, secret):
     regulation = Regulation.objects.create(body=body, code="INSP-TRA-11", title="Asphalt mixtures", mark=mark)
     regulation.categories.add(category)
     version = RegulationVersion.objects.create(
-        body=body, regulation=regulation, version=1, status=RegulationVersion.Status.PUBLISHED,
+        body=body, regulation=regulation, version=1, status=RegulationVersion.Status.DRAFT,
         effective_date=dt.date(2024, 1, 1), visits_per_year_admission=4, visits_per_year_normal=2,
         visits_per_year_reinforced=6, unannounced_share="0.50")
     items = [ChecklistItem.objects.create(body=body, version=version, code=f"C{i}", text=text, order=i)
              for i, text in enumerate(["Factory production control manual up to date",
                                        "Calibration of the mixing plant", "Marking of deliveries"], start=1)]
+    version.status = RegulationVersion.Status.PUBLISHED  # published once its checklist is complete
+    version.published_at = timezone.now()
+    version.save()
     site = Site.objects.create(body=body, holder=ns.holder, name="Plant Nord", address="Rue du Port 1")
     licence = Licence.objects.create(body=body, holder=ns.holder, site=site, mark=mark, regulation_version=version,
                                      number=f"{body.code.upper()}-INSP-001", state=Licence.State.ACTIVE,
