@@ -101,13 +101,18 @@ def do_invite_holder_user(*, holder, email, role, invited_by):
     user = membership.user
 
     def send():
-        from django.contrib.auth.forms import PasswordResetForm
+        from django.conf import settings
+        from django.contrib.auth.tokens import default_token_generator
+        from django.core.mail import send_mail
+        from django.urls import reverse
+        from django.utils.encoding import force_bytes
+        from django.utils.http import urlsafe_base64_encode
 
-        form = PasswordResetForm({"email": user.email})
-        if form.is_valid():
-            form.save(domain_override=None, use_https=False, request=None,
-                      subject_template_name="registration/password_reset_subject.txt",
-                      email_template_name="registration/password_reset_email.html")
+        link = settings.SITE_URL + reverse("password_reset_confirm", kwargs={
+            "uidb64": urlsafe_base64_encode(force_bytes(user.pk)), "token": default_token_generator.make_token(user)})
+        send_mail(f"Invitation to the {holder.name} portal",
+                  f"{invited_by.email} invited you to the certification portal of {holder.name}.\n"
+                  f"Choose your password here: {link}\n", None, [user.email])
 
     transaction.on_commit(send)
     return membership
