@@ -273,3 +273,12 @@ LOGGING = {
         "fontTools": {"level": "WARNING"},
     },
 }
+
+# --- licences ---
+# Certificate renders are recorded in the database (render_status); this job re-enqueues stuck ones.
+CELERY_BEAT_SCHEDULE.update({
+    "licences-requeue-stuck-certificate-renders": {
+        "task": "licences.tasks.requeue_stuck_certificate_renders",
+        "schedule": 300,
+    },
+})
