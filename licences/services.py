@@ -662,5 +662,8 @@ def do_render_certificate(*, certificate_id):
 
 @transaction.atomic
 def do_mark_render_failed(*, certificate_id, error):
+    from django.db.models import F
+
     Certificate.objects.filter(pk=certificate_id).exclude(render_status=Certificate.RenderStatus.RENDERED).update(
-        render_status=Certificate.RenderStatus.FAILED, render_error=str(error)[:2000])
+        render_status=Certificate.RenderStatus.FAILED, render_error=str(error)[:2000],
+        render_attempts=F("render_attempts") + 1)

@@ -46,8 +46,12 @@ def stuck_renders(now=None):
 @shared_task
 def requeue_stuck_certificate_renders():
     """Beat job: the database records pending renders; re-enqueue those that never completed."""
+    from licences.models import Certificate
+
     with scopes_disabled("requeue certificate renders"):
         stuck = list(stuck_renders())
+        # re-arm the clock so that a slow queue is not flooded with duplicates (the task is idempotent anyway)
+        Certificate.objects.filter(pk__in=[pk for _, pk in stuck]).update(render_requested_at=timezone.now())
     for body_id, pk in stuck:
         render_certificate.delay(body_id, pk)
     return len(stuck)

@@ -25,11 +25,13 @@ staff_patterns = [
     path("sanctions/<int:pk>/lift/", views_staff.sanction_lift, name="sanction-lift"),
     path("appeals/<int:pk>/", views_staff.appeal_update, name="appeal-update"),
     path("certificates/<int:pk>/pdf/", views_staff.certificate_pdf, name="certificate-pdf"),
+    path("products/<int:pk>/edit/", views_staff.product_edit, name="product-edit"),
 ]
 portal_patterns = [
     path("", views_portal.portal_home, name="home"),
     path("sites/new/", views_portal.site_create, name="site-create"),
     path("products/new/", views_portal.product_create, name="product-create"),
+    path("products/<int:pk>/edit/", views_portal.product_edit, name="product-edit"),
     path("users/invite/", views_portal.invite, name="user-invite"),
     path("applications/new/", views_portal.application_create, name="application-create"),
     path("applications/<int:pk>/", views_portal.application_detail, name="application-detail"),

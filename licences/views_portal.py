@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 from certification.access import portal_required
 from licences import documents, forms, selectors, services
 from licences.models import HolderMembership, Licence, Product, Site
-from licences.views_staff import certificate_download, pdf_response, run_service, serve_file
+from licences.views_staff import certificate_download, edit_product, pdf_response, run_service, serve_file
 
 
 def _holder(request):
@@ -161,3 +161,9 @@ def licence_results(request, pk):
 def certificate_pdf(request, pk):
     certificate = get_object_or_404(selectors.certificates(), pk=pk)
     return certificate_download(request, certificate, "portal/certificate_pending.html")
+
+
+@portal_required
+def product_edit(request, pk):
+    product = get_object_or_404(Product.objects.select_related("holder"), pk=pk)
+    return edit_product(request, product, "portal/base.html", "portal:home")

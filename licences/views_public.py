@@ -16,11 +16,8 @@ from licences import forms, selectors
 def directory(request):
     with public_reads():
         form = forms.SearchForm(request.GET or None)
-        products = selectors.public_products().none()
-        if form.is_valid() and any(form.cleaned_data.values()):
-            products = selectors.search_public_products(**form.cleaned_data)
-        elif not request.GET:
-            products = selectors.search_public_products()
+        filters = form.cleaned_data if form.is_valid() else {}
+        products = selectors.search_public_products(**filters)
         page = Paginator(products, 25).get_page(request.GET.get("page"))
         rows = [(p, list(selectors.public_licences_of(p))) for p in page]
         return render(request, "public/directory.html", {"form": form, "page": page, "rows": rows})

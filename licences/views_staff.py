@@ -7,12 +7,13 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from certification.access import staff_required
 from licences import documents, forms, selectors, services
-from licences.models import Appeal, Application, Certificate, Licence, Sanction
+from licences.models import Appeal, Application, Certificate, Licence, Product, Sanction
 
 
 def run_service(form, call):
@@ -315,3 +316,25 @@ def product_create(request, holder_pk):
             return redirect("staff:holder-detail", pk=holder.pk)
     return render(request, "licences/simple_form.html", {"form": form, "holder": holder, "title": "New product",
                                                          "base": "staff/base.html"})
+
+
+def product_form_initial(product):
+    return {"site": product.site_id, "category": product.category_id, "commercial_name": product.commercial_name,
+            "technical_description": product.technical_description,
+            "declared_characteristics": "\n".join(f"{k}: {v}" for k, v in product.declared_characteristics.items())}
+
+
+def edit_product(request, product, base, done):
+    form = forms.ProductForm(request.POST or None, holder=product.holder, initial=product_form_initial(product))
+    if request.method == "POST" and form.is_valid():
+        if run_service(form, lambda: services.do_update_product(product=product, changes=form.cleaned_data)):
+            messages.success(request, "Product updated.")
+            return redirect(done)
+    return render(request, "licences/simple_form.html", {"form": form, "title": f"Edit {product.commercial_name}",
+                                                         "base": base})
+
+
+@staff_required("registry.edit")
+def product_edit(request, pk):
+    product = get_object_or_404(Product.objects.select_related("holder"), pk=pk)
+    return edit_product(request, product, "staff/base.html", reverse("staff:holder-detail", args=[product.holder_id]))

@@ -119,3 +119,20 @@ def test_manager_invites_and_contributor_cannot(login, world, mailoutbox, django
     assert response.status_code == 200 and "Only a manager" in response.content.decode()
     with tenant_scope(a.body):
         assert not HolderMembership.objects.filter(user__email="x@holder1.test").exists()
+
+
+def test_product_edit_keeps_characteristics_and_refuses_foreign_site(login, world):
+    a = world.a
+    portal = login(a.holder_user)
+    url = reverse("portal:product-edit", kwargs={"pk": a.product.pk})
+    assert "void content: 3-6 %" in portal.get(url).content.decode()
+    response = portal.post(url, {"site": a.site.pk, "category": a.category.pk, "commercial_name": "Renamed mix",
+                                 "declared_characteristics": "void content: 3-5 %"})
+    assert response.status_code == 302
+    a.product.refresh_from_db()
+    assert a.product.commercial_name == "Renamed mix" and a.product.declared_characteristics == {"void content": "3-5 %"}
+    with tenant_scope(a.body):
+        foreign_site = a.holder2.sites.create(body=a.body, name="Other company's plant")
+    response = portal.post(url, {"site": foreign_site.pk, "category": a.category.pk, "commercial_name": "x"})
+    assert response.status_code == 200  # not a choice: the form only offers the holder's sites
+    assert login(a.holder2_user).get(url).status_code == 404

@@ -235,3 +235,24 @@ def test_invite_colleague(world, mailoutbox=None):
             services.do_invite_holder_user(holder=a.holder, email="x@holder1.test", role="contributor",
                                            invited_by=contributor)
         do_add_member(body=a.body, email="planner@alpha.test", role=Role.PLANNER)
+
+
+def test_failed_render_is_recorded_and_retried_a_few_times(world, monkeypatch):
+    a = world.a
+
+    def broken(certificate):
+        raise RuntimeError("fonts missing")
+
+    monkeypatch.setattr(services, "render_certificate_pdf", broken)
+    with pytest.raises(RuntimeError):
+        tasks.render_certificate(a.body.pk, a.certificate.pk)
+    with tenant_scope(a.body):
+        certificate = Certificate.objects.get(pk=a.certificate.pk)
+        assert (certificate.render_status, certificate.render_attempts) == ("failed", 1)
+        assert "fonts missing" in certificate.render_error
+        Certificate.objects.filter(pk=certificate.pk).update(
+            render_requested_at=timezone.now() - dt.timedelta(hours=1), render_attempts=tasks.MAX_ATTEMPTS)
+    sent = []
+    monkeypatch.setattr(tasks.render_certificate, "delay", lambda *args: sent.append(args))
+    tasks.requeue_stuck_certificate_renders()
+    assert (a.body.pk, a.certificate.pk) not in sent  # gave up after MAX_ATTEMPTS; staff see the error

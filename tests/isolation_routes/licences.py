@@ -51,6 +51,8 @@ ROUTES = {
     "staff:sanction-lift": Walk(lambda w: {"pk": w.a.sanction.pk}, owner=None),
     "staff:appeal-update": Walk(lambda w: {"pk": w.a.appeal.pk}, owner=None),
     "staff:certificate-pdf": Walk(certificate),
+    "staff:product-edit": Walk(lambda w: {"pk": w.a.product.pk}),
+    "portal:product-edit": Walk(lambda w: {"pk": w.a.product.pk}, owner="portal"),
     "portal:application-detail": Walk(application, owner="portal"),
     "portal:application-action": Walk(application, owner=None),
     "portal:application-pack": Walk(with_files, owner="portal"),
