@@ -188,8 +188,14 @@ def _certificate_number(body, mark):
 
 # --- application workflow ----------------------------------------------------------------------------------
 
-def _lock_application(application, allowed_states):
+class StaleEdit(Refused):
+    """The row changed since the user loaded it (row_version mismatch): nothing is silently overwritten."""
+
+
+def _lock_application(application, allowed_states, expected_version=None):
     application = Application.objects.select_for_update().get(pk=application.pk)
+    if expected_version is not None and int(expected_version) != application.row_version:
+        raise StaleEdit("The application was changed by someone else since you opened it; reload and try again.")
     if application.state not in allowed_states:
         raise Refused(f"Not possible while the application is {application.get_state_display().lower()}.")
     return application
@@ -224,8 +230,8 @@ def do_create_application(*, holder, site, mark, regulation_version, products, r
 
 
 @transaction.atomic
-def do_submit_application(*, application):
-    application = _lock_application(application, {Application.State.DRAFT})
+def do_submit_application(*, application, expected_version=None):
+    application = _lock_application(application, {Application.State.DRAFT}, expected_version)
     before = snap(application)
     application.state = Application.State.SUBMITTED
     application.submitted_at = timezone.now()
@@ -251,11 +257,11 @@ def information_pack_context(application):
 
 
 @transaction.atomic
-def do_send_information_pack(*, application):
+def do_send_information_pack(*, application, expected_version=None):
     """Generate the information pack (letter, regulation, reference documents, form in duplicate)."""
     from certification.documents import render_pdf, sha256
 
-    application = _lock_application(application, {Application.State.SUBMITTED})
+    application = _lock_application(application, {Application.State.SUBMITTED}, expected_version)
     before = snap(application)
     data = render_pdf("licences/pdf/information_pack.html", information_pack_context(application),
                       title=f"Information pack {application.reference}")
@@ -282,11 +288,11 @@ def check_signed_copy(upload):
 
 
 @transaction.atomic
-def do_confirm_application(*, application, by, signed_copy=None, electronic=False):
+def do_confirm_application(*, application, by, signed_copy=None, electronic=False, expected_version=None):
     """The applicant returns the signed form (uploaded PDF) or confirms electronically."""
     if not signed_copy and not electronic:
         raise Refused("Upload the signed copy or confirm electronically.")
-    application = _lock_application(application, {Application.State.PACK_SENT})
+    application = _lock_application(application, {Application.State.PACK_SENT}, expected_version)
     before = snap(application)
     if signed_copy:
         check_signed_copy(signed_copy)
@@ -301,8 +307,8 @@ def do_confirm_application(*, application, by, signed_copy=None, electronic=Fals
 
 
 @transaction.atomic
-def do_start_review(*, application):
-    application = _lock_application(application, {Application.State.PACK_SENT})
+def do_start_review(*, application, expected_version=None):
+    application = _lock_application(application, {Application.State.PACK_SENT}, expected_version)
     if not application.confirmation:
         raise Refused("The applicant has not returned the signed form nor confirmed electronically yet.")
     before = snap(application)
@@ -311,9 +317,9 @@ def do_start_review(*, application):
 
 
 @transaction.atomic
-def do_admit(*, application, by, reason="", effective_from=None):
+def do_admit(*, application, by, reason="", effective_from=None, expected_version=None):
     """Open the admission period: creates the licence (state admission, admission inspection regime)."""
-    application = _lock_application(application, {Application.State.UNDER_REVIEW})
+    application = _lock_application(application, {Application.State.UNDER_REVIEW}, expected_version)
     before = snap(application)
     licence = Licence.objects.create(
         body=application.body, holder=application.holder, site=application.site, mark=application.mark,
@@ -330,8 +336,8 @@ def do_admit(*, application, by, reason="", effective_from=None):
 
 
 @transaction.atomic
-def do_withdraw_application(*, application, by, reason=""):
-    application = _lock_application(application, Application.OPEN_STATES)
+def do_withdraw_application(*, application, by, reason="", expected_version=None):
+    application = _lock_application(application, Application.OPEN_STATES, expected_version)
     before = snap(application)
     if application.licence_id and application.licence.state == Licence.State.ADMISSION:
         licence = Licence.objects.select_for_update().get(pk=application.licence_id)

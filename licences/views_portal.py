@@ -10,7 +10,14 @@ from django.views.decorators.http import require_GET, require_POST
 from certification.access import portal_required
 from licences import documents, forms, selectors, services
 from licences.models import HolderMembership, Licence, Product, Site
-from licences.views_staff import certificate_download, edit_product, pdf_response, run_service, serve_file
+from licences.views_staff import (
+    certificate_download,
+    edit_product,
+    pdf_response,
+    posted_version,
+    run_service,
+    serve_file,
+)
 
 
 def _holder(request):
@@ -111,14 +118,16 @@ def application_action(request, pk):
         form = forms.ConfirmForm(request.POST, request.FILES)
         ok = form.is_valid() and run_service(form, lambda: services.do_confirm_application(
             application=application, by=request.user, signed_copy=form.cleaned_data.get("signed_copy"),
-            electronic=form.cleaned_data.get("electronic")))
+            electronic=form.cleaned_data.get("electronic"), expected_version=posted_version(request)))
         key = "confirm_form"
     else:
         form = forms.ReasonForm(request.POST)
         calls = {
-            "submit": lambda: services.do_submit_application(application=application),
+            "submit": lambda: services.do_submit_application(application=application,
+                                                             expected_version=posted_version(request)),
             "withdraw": lambda: services.do_withdraw_application(application=application, by=request.user,
-                                                                  reason=form.cleaned_data["reason"]),
+                                                                  reason=form.cleaned_data["reason"],
+                                                                  expected_version=posted_version(request)),
         }
         ok = form.is_valid() and action in calls and run_service(form, calls[action])
         if action not in calls:

@@ -97,15 +97,22 @@ def application_detail(request, pk):
 
 
 STAFF_APPLICATION_ACTIONS = {
-    "submit": lambda app, request, reason: services.do_submit_application(application=app),
-    "send_pack": lambda app, request, reason: services.do_send_information_pack(application=app),
-    "confirm_electronic": lambda app, request, reason: services.do_confirm_application(
-        application=app, by=request.user, electronic=True),
-    "review": lambda app, request, reason: services.do_start_review(application=app),
-    "admit": lambda app, request, reason: services.do_admit(application=app, by=request.user, reason=reason),
-    "withdraw": lambda app, request, reason: services.do_withdraw_application(application=app, by=request.user,
-                                                                               reason=reason),
+    "submit": lambda app, request, reason, v: services.do_submit_application(application=app, expected_version=v),
+    "send_pack": lambda app, request, reason, v: services.do_send_information_pack(application=app,
+                                                                                   expected_version=v),
+    "confirm_electronic": lambda app, request, reason, v: services.do_confirm_application(
+        application=app, by=request.user, electronic=True, expected_version=v),
+    "review": lambda app, request, reason, v: services.do_start_review(application=app, expected_version=v),
+    "admit": lambda app, request, reason, v: services.do_admit(application=app, by=request.user, reason=reason,
+                                                               expected_version=v),
+    "withdraw": lambda app, request, reason, v: services.do_withdraw_application(
+        application=app, by=request.user, reason=reason, expected_version=v),
 }
+
+
+def posted_version(request):
+    value = request.POST.get("row_version", "")
+    return int(value) if value.isdigit() else None
 
 
 @staff_required("registry.edit")
@@ -116,7 +123,8 @@ def application_action(request, pk):
     action = STAFF_APPLICATION_ACTIONS.get(request.POST.get("action"))
     if action is None or not form.is_valid():
         form.add_error(None, "Unknown action.")
-    elif run_service(form, lambda: action(application, request, form.cleaned_data["reason"])):
+    elif run_service(form, lambda: action(application, request, form.cleaned_data["reason"],
+                                          posted_version(request))):
         messages.success(request, "Done.")
         return redirect("staff:application-detail", pk=application.pk)
     application.refresh_from_db()

@@ -136,3 +136,23 @@ def test_product_edit_keeps_characteristics_and_refuses_foreign_site(login, worl
     response = portal.post(url, {"site": foreign_site.pk, "category": a.category.pk, "commercial_name": "x"})
     assert response.status_code == 200  # not a choice: the form only offers the holder's sites
     assert login(a.holder2_user).get(url).status_code == 404
+
+
+def test_stale_application_action_is_refused_not_lost(login, world):
+    a = world.a
+    with tenant_scope(a.body):
+        from licences import services
+
+        application = services.do_create_application(holder=a.holder, site=a.site, mark=a.mark,
+                                                      regulation_version=a.regulation_version, products=[a.product2])
+    seen = application.row_version
+    portal = login(a.holder_user)
+    action = reverse("portal:application-action", kwargs={"pk": application.pk})
+    assert f'name="row_version" value="{seen}"' in portal.get(
+        reverse("portal:application-detail", kwargs={"pk": application.pk})).content.decode()
+    assert portal.post(action, {"action": "submit", "row_version": seen}).status_code == 302
+    # a colleague's page still shows the old version: withdrawing from it is refused, not applied blindly
+    response = portal.post(action, {"action": "withdraw", "reason": "old page", "row_version": seen})
+    assert response.status_code == 400 and "changed by someone else" in response.content.decode()
+    application.refresh_from_db()
+    assert application.state == Application.State.SUBMITTED
