@@ -8,7 +8,7 @@ and portal users (their own holder, through the scope). Delivery verification an
 import datetime as dt
 
 from django.utils.dateparse import parse_date
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
@@ -47,6 +47,7 @@ class CertifiedProductSerializer(serializers.ModelSerializer):
         fields = ["id", "commercial_name", "quick_code", "category", "holder", "site", "technical_description",
                   "declared_characteristics", "licences"]
 
+    @extend_schema_field(LicenceRefSerializer(many=True))
     def get_licences(self, product):
         return LicenceRefSerializer(product.licences.all(), many=True).data
 
@@ -64,10 +65,10 @@ class CertificateSerializer(serializers.ModelSerializer):
                   "valid_until", "superseded_at", "superseded_by", "render_status", "sha256", "content",
                   "verification_url"]
 
-    def get_superseded_by(self, certificate):
+    def get_superseded_by(self, certificate) -> str | None:
         return certificate.superseded_by.full_number if certificate.superseded_by_id else None
 
-    def get_verification_url(self, certificate):
+    def get_verification_url(self, certificate) -> str:
         return selectors.verification_url(certificate.full_number)
 
 
