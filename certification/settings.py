@@ -279,3 +279,11 @@ CELERY_BEAT_SCHEDULE.update({
     "inspections-nightly-planning": {"task": "inspections.tasks.nightly_planning", "schedule": 24 * 3600},
 })
 INSPECTION_PHOTO_MAX_BYTES = env_int("INSPECTION_PHOTO_MAX_BYTES", 10 * 1024 * 1024)
+# --- licences ---
+# Certificate renders are recorded in the database (render_status); this job re-enqueues stuck ones.
+CELERY_BEAT_SCHEDULE.update({
+    "licences-requeue-stuck-certificate-renders": {
+        "task": "licences.tasks.requeue_stuck_certificate_renders",
+        "schedule": 300,
+    },
+})

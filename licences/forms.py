@@ -2,7 +2,16 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from certification.validators import normalize_company_number
-from licences.models import LicenceHolder
+from licences.models import (
+    Appeal,
+    Certificate,
+    Decision,
+    HolderMembership,
+    LicenceHolder,
+    Product,
+    Sanction,
+    Site,
+)
 
 
 class HolderForm(forms.ModelForm):
@@ -22,3 +31,147 @@ class HolderForm(forms.ModelForm):
         exclude = super()._get_validation_exclusions()
         exclude.discard("body")
         return exclude
+
+
+class SiteForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    address = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+
+class ProductForm(forms.Form):
+    site = forms.ModelChoiceField(queryset=None)
+    category = forms.ModelChoiceField(queryset=None)
+    commercial_name = forms.CharField(max_length=200)
+    technical_description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    declared_characteristics = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="One per line: property: value")
+
+    def __init__(self, *args, holder, **kwargs):
+        super().__init__(*args, **kwargs)
+        from marks.models import ProductCategory
+
+        self.fields["site"].queryset = Site.objects.filter(holder=holder)
+        self.fields["category"].queryset = ProductCategory.objects.all()
+
+    def clean_declared_characteristics(self):
+        result = {}
+        for line in self.cleaned_data["declared_characteristics"].splitlines():
+            if not line.strip():
+                continue
+            key, sep, value = line.partition(":")
+            if not sep or not key.strip():
+                raise ValidationError(f"“{line}” is not of the form property: value")
+            result[key.strip()] = value.strip()
+        return result
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField()
+    role = forms.ChoiceField(choices=HolderMembership.Role.choices)
+
+
+class ApplicationForm(forms.Form):
+    site = forms.ModelChoiceField(queryset=None)
+    regulation_version = forms.ModelChoiceField(queryset=None, label="Regulation")
+    products = forms.ModelMultipleChoiceField(queryset=None, widget=forms.CheckboxSelectMultiple)
+    remarks = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+    def __init__(self, *args, holder, **kwargs):
+        super().__init__(*args, **kwargs)
+        from marks.models import RegulationVersion
+
+        self.fields["site"].queryset = Site.objects.filter(holder=holder)
+        self.fields["products"].queryset = Product.objects.filter(holder=holder)
+        self.fields["regulation_version"].queryset = RegulationVersion.objects.filter(
+            status=RegulationVersion.Status.PUBLISHED).select_related("regulation__mark")
+        self.fields["regulation_version"].label_from_instance = (
+            lambda v: f"{v.regulation.mark.name}: {v.regulation.code} v{v.version} — {v.regulation.title}")
+
+
+class ConfirmForm(forms.Form):
+    signed_copy = forms.FileField(required=False, help_text="The signed application form, as a PDF (max 5 MB).")
+    electronic = forms.BooleanField(required=False, label="I confirm the application electronically")
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("signed_copy") and not data.get("electronic"):
+            raise ValidationError("Upload the signed copy or confirm electronically.")
+        if data.get("signed_copy"):
+            from licences.services import Refused, check_signed_copy
+
+            try:
+                check_signed_copy(data["signed_copy"])
+            except Refused as exc:
+                self.add_error("signed_copy", exc.messages[0])
+        return data
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+
+class DecisionForm(forms.Form):
+    kind = forms.ChoiceField(choices=Decision.Kind.choices)
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+    effective_on = forms.DateField(required=False, help_text="Leave empty for now.",
+                                   widget=forms.DateInput(attrs={"type": "date"}))
+    products = forms.ModelMultipleChoiceField(queryset=None, required=False, widget=forms.CheckboxSelectMultiple,
+                                              help_text="For scope extension or reduction.")
+    language = forms.ChoiceField(choices=Certificate.Language.choices, initial="en", label="Certificate language")
+
+    def __init__(self, *args, licence, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["products"].queryset = Product.objects.filter(holder_id=licence.holder_id)
+
+
+class SanctionForm(forms.Form):
+    kind = forms.ChoiceField(choices=Sanction.Kind.choices)
+    starts_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    ends_on = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class AppealForm(forms.Form):
+    lodged_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    grounds = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class AppealCommitteeForm(forms.Form):
+    members = forms.ModelMultipleChoiceField(queryset=None, widget=forms.CheckboxSelectMultiple)
+
+    def __init__(self, *args, body, **kwargs):
+        super().__init__(*args, **kwargs)
+        from certification.models import User
+
+        self.fields["members"].queryset = User.objects.filter(memberships__body=body,
+                                                              memberships__is_active=True).distinct()
+
+
+class AppealOutcomeForm(forms.Form):
+    outcome = forms.ChoiceField(choices=[c for c in Appeal.Outcome.choices if c[0] != Appeal.Outcome.PENDING])
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class IssueForm(forms.Form):
+    language = forms.ChoiceField(choices=Certificate.Language.choices, initial="en")
+
+
+class SearchForm(forms.Form):
+    q = forms.CharField(required=False, label="Product, holder, certificate number or quick code")
+    mark = forms.ChoiceField(required=False)
+    category = forms.ChoiceField(required=False)
+    holder = forms.CharField(required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from marks.models import Mark, ProductCategory
+
+        self.fields["mark"].choices = [("", "All marks")] + [(m.code, m.name) for m in Mark.objects.all()]
+        self.fields["category"].choices = [("", "All categories")] + [
+            (c.code, c.name) for c in ProductCategory.objects.all()]
+
+
+class VerifyForm(forms.Form):
+    reference = forms.CharField(max_length=80, label="Certificate number or 8-digit quick code")
+    on_date = forms.DateField(required=False, label="Delivery date", widget=forms.DateInput(attrs={"type": "date"}))

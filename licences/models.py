@@ -159,3 +159,231 @@ class LicenceStateChange(TenantModel):
 
     def __str__(self):
         return f"{self.licence.number}: {self.state} from {self.effective_from:%Y-%m-%d}"
+
+
+class Application(TenantModel):
+    """A supplier's request for certification of products of one site under one mark.
+
+    draft → submitted → information pack sent → under review → admission → granted | refused;
+    withdrawn from any state before the decision.
+    """
+
+    class State(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        SUBMITTED = "submitted", _("Submitted")
+        PACK_SENT = "pack_sent", _("Information pack sent")
+        UNDER_REVIEW = "under_review", _("Under review")
+        ADMISSION = "admission", _("Admission period")
+        GRANTED = "granted", _("Granted")
+        REFUSED = "refused", _("Refused")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    class Confirmation(models.TextChoices):
+        NONE = "", _("Not yet")
+        SIGNED_COPY = "signed_copy", _("Signed copy uploaded")
+        ELECTRONIC = "electronic", _("Electronic confirmation")
+
+    OPEN_STATES = {State.DRAFT, State.SUBMITTED, State.PACK_SENT, State.UNDER_REVIEW, State.ADMISSION}
+
+    holder = models.ForeignKey(LicenceHolder, on_delete=models.PROTECT, related_name="applications")
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="applications")
+    mark = models.ForeignKey("marks.Mark", on_delete=models.PROTECT, related_name="+")
+    regulation_version = models.ForeignKey("marks.RegulationVersion", on_delete=models.PROTECT, related_name="+")
+    products = models.ManyToManyField(Product, related_name="applications", blank=True)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.DRAFT)
+    applicant_remarks = models.TextField(blank=True)
+    staff_notes = models.TextField(blank=True, help_text=_("Staff only."))
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    pack = models.FileField(upload_to="information-packs/", blank=True)
+    pack_sha256 = models.CharField(max_length=64, blank=True)
+    pack_sent_at = models.DateTimeField(null=True, blank=True)
+    confirmation = models.CharField(max_length=20, choices=Confirmation.choices, blank=True, default="")
+    signed_copy = models.FileField(upload_to="signed-applications/", blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                     related_name="+")
+    licence = models.OneToOneField(Licence, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="application")
+    closed_at = models.DateTimeField(null=True, blank=True)
+    row_version = models.PositiveIntegerField(default=1)
+
+    scope_paths = {"body": "body", "holder": "holder"}
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"Application {self.pk} — {self.holder.name} ({self.mark.code.upper()})"
+
+    @property
+    def reference(self):
+        return f"APP-{self.pk:06d}"
+
+
+class Decision(TenantModel):
+    """A certification decision, taken by an officer who did not inspect the file (ISO/IEC 17065)."""
+
+    class Kind(models.TextChoices):
+        GRANT = "grant", _("Grant")
+        EXTEND_SCOPE = "extend_scope", _("Extend scope")
+        REDUCE_SCOPE = "reduce_scope", _("Reduce scope")
+        SUSPEND = "suspend", _("Suspend")
+        REINSTATE = "reinstate", _("Reinstate")
+        WITHDRAW = "withdraw", _("Withdraw")
+        REFUSE = "refuse", _("Refuse")
+
+    licence = models.ForeignKey(Licence, on_delete=models.PROTECT, related_name="decisions")
+    application = models.ForeignKey(Application, on_delete=models.PROTECT, null=True, blank=True,
+                                    related_name="decisions")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(auto_now_add=True)
+    effective_from = models.DateTimeField()
+    reason = models.TextField()
+    products_added = models.JSONField(default=list, blank=True)
+    products_removed = models.JSONField(default=list, blank=True)
+    resulting_state = models.CharField(max_length=20, choices=Licence.State.choices)
+
+    scope_paths = {"body": "body", "holder": "licence__holder"}
+
+    class Meta:
+        ordering = ["-decided_at", "-id"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} — {self.licence.number}"
+
+
+class Sanction(TenantModel):
+    """A sanction on a licence, with its effect on the inspection regime and the public status."""
+
+    class Kind(models.TextChoices):
+        WARNING = "warning", _("Warning")
+        REINFORCED = "reinforced_inspection", _("Reinforced inspection")
+        SUSPENSION = "suspension", _("Suspension")
+        WITHDRAWAL = "withdrawal", _("Withdrawal")
+
+    licence = models.ForeignKey(Licence, on_delete=models.PROTECT, related_name="sanctions")
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    starts_on = models.DateField()
+    ends_on = models.DateField(null=True, blank=True)
+    reason = models.TextField()
+    imposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    imposed_at = models.DateTimeField(auto_now_add=True)
+    decision = models.ForeignKey(Decision, on_delete=models.PROTECT, null=True, blank=True, related_name="sanctions")
+    lifted_at = models.DateTimeField(null=True, blank=True)
+    lifted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                  related_name="+")
+    previous_regime = models.CharField(max_length=20, choices=Licence.Regime.choices, blank=True)
+
+    scope_paths = {"body": "body", "holder": "licence__holder"}
+
+    class Meta:
+        ordering = ["-starts_on", "-id"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} — {self.licence.number} from {self.starts_on}"
+
+    @property
+    def is_open(self):
+        return self.lifted_at is None
+
+
+class Appeal(TenantModel):
+    """An appeal against a decision: lodged before a deadline, heard by a committee excluding the decider."""
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        UPHELD = "upheld", _("Upheld (decision overturned)")
+        DISMISSED = "dismissed", _("Dismissed (decision confirmed)")
+        WITHDRAWN = "withdrawn", _("Withdrawn by the appellant")
+
+    decision = models.ForeignKey(Decision, on_delete=models.PROTECT, related_name="appeals")
+    lodged_on = models.DateField()
+    deadline = models.DateField(help_text=_("Last day the appeal could be lodged."))
+    grounds = models.TextField()
+    committee = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="+", blank=True)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.PENDING)
+    outcome_reason = models.TextField(blank=True)
+    decided_on = models.DateField(null=True, blank=True)
+
+    scope_paths = {"body": "body", "holder": "decision__licence__holder"}
+
+    class Meta:
+        ordering = ["-lodged_on", "-id"]
+
+    def __str__(self):
+        return f"Appeal against {self.decision}"
+
+
+class NumberSequence(TenantModel):
+    """A counter per body and key (e.g. ``certificate:benor``): numbers are handed out once, never again."""
+
+    key = models.CharField(max_length=60)
+    last_value = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["body", "key"], name="number_sequence_unique")]
+
+    def __str__(self):
+        return f"{self.key}: {self.last_value}"
+
+
+class Certificate(TenantModel):
+    """One version of the certificate of a licence. Issued once, never edited; a re-issue supersedes it."""
+
+    class RenderStatus(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        RENDERED = "rendered", _("Rendered")
+        FAILED = "failed", _("Failed")
+
+    class Language(models.TextChoices):
+        EN = "en", "English"
+        FR = "fr", "Français"
+        NL = "nl", "Nederlands"
+
+    licence = models.ForeignKey(Licence, on_delete=models.PROTECT, related_name="certificates")
+    number = models.CharField(max_length=60, help_text=_("Base number, e.g. COPRO-BENOR-000123."))
+    version = models.PositiveIntegerField(default=1)
+    language = models.CharField(max_length=2, choices=Language.choices, default=Language.EN)
+    content = models.JSONField(help_text=_("What the certificate states, frozen at issue."))
+    issued_at = models.DateTimeField()
+    issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
+    valid_until = models.DateField(null=True, blank=True)
+    superseded_at = models.DateTimeField(null=True, blank=True)
+    superseded_by = models.OneToOneField("self", on_delete=models.PROTECT, null=True, blank=True,
+                                         related_name="supersedes")
+    render_status = models.CharField(max_length=20, choices=RenderStatus.choices, default=RenderStatus.PENDING)
+    render_requested_at = models.DateTimeField(null=True, blank=True)
+    render_attempts = models.PositiveIntegerField(default=0)
+    render_error = models.TextField(blank=True)
+    pdf = models.FileField(upload_to="certificates/", blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+
+    scope_paths = {"body": "body", "holder": "licence__holder"}
+
+    class Meta:
+        ordering = ["number", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["body", "number", "version"], name="certificate_number_version_unique"),
+        ]
+        indexes = [models.Index(fields=["render_status", "render_requested_at"])]
+
+    def __str__(self):
+        return self.full_number
+
+    @property
+    def full_number(self):
+        return self.number if self.version == 1 else f"{self.number}-v{self.version}"
+
+    @property
+    def is_current(self):
+        return self.superseded_at is None
+
+    def delete(self, *args, **kwargs):
+        raise CertificateDeletionRefused(f"Certificate {self.full_number} is kept forever; re-issue it instead.")
+
+
+class CertificateDeletionRefused(Exception):
+    pass

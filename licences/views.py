@@ -5,7 +5,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
 from certification import selectors as audit_selectors
-from certification.access import portal_required, staff_required
+from certification.access import staff_required
 from licences import selectors, services
 from licences.forms import HolderForm
 
@@ -38,6 +38,10 @@ def holder_detail(request, pk):
     context = {
         "holder": holder,
         "users": selectors.holder_users(holder),
+        "sites": holder.sites.all(),
+        "products": holder.products.select_related("category", "site"),
+        "applications": selectors.applications().filter(holder=holder),
+        "licences": selectors.licences().filter(holder=holder),
         "events": audit_selectors.audit_trail(holder)[:50],
     }
     return render(request, "licences/holder_detail.html", context)
@@ -52,9 +56,3 @@ def holder_edit(request, pk):
         messages.success(request, _("Licence-holder updated."))
         return redirect("staff:holder-detail", pk=holder.pk)
     return render(request, "licences/holder_form.html", {"form": form, "holder": holder})
-
-
-@portal_required
-def portal_home(request):
-    holder = request.holder_membership.holder
-    return render(request, "portal/home.html", {"holder": holder, "users": selectors.holder_users(holder)})
