@@ -39,14 +39,17 @@ def _benor_version(body, ctx, category):
                                            sector_committee="Sector committee for bituminous mixtures")
     regulation.categories.add(category)
     version = RegulationVersion.objects.create(
-        body=body, regulation=regulation, version=1, status=RegulationVersion.Status.PUBLISHED,
+        body=body, regulation=regulation, version=1, status=RegulationVersion.Status.DRAFT,
         effective_date=dt.date(2025, 1, 1), visits_per_year_admission=4, visits_per_year_normal=2,
-        visits_per_year_reinforced=6, samples_per_year=2, published_at=timezone.now())
+        visits_per_year_reinforced=6, samples_per_year=2)
     for order, (code, name, unit, low, high) in enumerate([
             ("void-content", "Void content", "%", 3, 6), ("binder-content", "Soluble binder content", "%", 4.4, 5.6)]):
         Requirement.objects.create(body=body, version=version, property_code=code, property_name=name, unit=unit,
                                    lower_limit=low, upper_limit=high, self_monitoring_every=500,
                                    self_monitoring_basis=Requirement.FrequencyBasis.TONNES, order=order)
+    version.status = RegulationVersion.Status.PUBLISHED  # published once its requirements are in
+    version.published_at = timezone.now()
+    version.save()
     return version
 
 

@@ -26,7 +26,7 @@ def test_officer_grants_and_downloads_the_certificate(live_server, world, settin
     a = world.a
     with tenant_scope(a.body):
         application = services.do_create_application(holder=a.holder, site=a.site, mark=a.mark,
-                                                     regulation_version=a.regulation_version, products=[a.product2])
+                                                     regulation_version=a.lic_version, products=[a.product2])
         services.do_submit_application(application=application)
         Application.objects.filter(pk=application.pk).update(state=Application.State.PACK_SENT,
                                                              confirmation=Application.Confirmation.ELECTRONIC)

@@ -33,7 +33,7 @@ def test_portal_and_staff_walk_an_application_to_a_certificate(login, world):
     with tenant_scope(a.body):
         product = a.holder.products.get(commercial_name="Portal mix")
     response = portal.post(reverse("portal:application-create"), {
-        "site": a.site.pk, "regulation_version": a.regulation_version.pk, "products": [product.pk]})
+        "site": a.site.pk, "regulation_version": a.lic_version.pk, "products": [product.pk]})
     assert response.status_code == 302
     with tenant_scope(a.body):
         application = Application.objects.filter(holder=a.holder).order_by("-pk").first()
@@ -144,7 +144,7 @@ def test_stale_application_action_is_refused_not_lost(login, world):
         from licences import services
 
         application = services.do_create_application(holder=a.holder, site=a.site, mark=a.mark,
-                                                      regulation_version=a.regulation_version, products=[a.product2])
+                                                      regulation_version=a.lic_version, products=[a.product2])
     seen = application.row_version
     portal = login(a.holder_user)
     action = reverse("portal:application-action", kwargs={"pk": application.pk})

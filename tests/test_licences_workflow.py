@@ -36,7 +36,7 @@ def test_application_to_grant_and_certificate_pdf(world):
         product = services.do_add_product(holder=a.holder, site=a.site, category=a.category,
                                           commercial_name="Grave-ciment GC-2", declared_characteristics={"Rc": "≥ 5 MPa"})
         application = services.do_create_application(holder=a.holder, site=a.site, mark=a.mark,
-                                                     regulation_version=a.regulation_version, products=[product],
+                                                     regulation_version=a.lic_version, products=[product],
                                                      by=a.holder_user)
         assert application.state == Application.State.DRAFT
         services.do_submit_application(application=application)
@@ -122,10 +122,10 @@ def test_reissue_supersedes_and_numbers_are_never_reused(world):
             with pytest.raises(CertificateDeletionRefused):
                 v2.delete()
             # even if rows vanish behind the application's back, the counter never hands a number out twice
-            other_app, _ = granted_licence(a, a.holder, a.site, [a.product2], a.regulation_version, a.officer)
+            other_app, _ = granted_licence(a, a.holder, a.site, [a.product2], a.lic_version, a.officer)
             third = services.current_certificate(other_app.licence)
             Certificate._base_manager.filter(pk=third.pk)._raw_delete(Certificate._base_manager.db)
-            again_app, _ = granted_licence(a, a.holder, a.site, [a.product2], a.regulation_version, a.officer)
+            again_app, _ = granted_licence(a, a.holder, a.site, [a.product2], a.lic_version, a.officer)
             fourth = services.current_certificate(again_app.licence)
             assert len({v1.number, third.number, fourth.number}) == 3
     finally:
@@ -142,7 +142,7 @@ def test_decider_who_inspected_is_refused(world):
         a.licence.refresh_from_db()
         assert a.licence.state == Licence.State.ACTIVE
         # inspecting another licence of the same holder also disqualifies
-        app, _ = granted_licence(a, a.holder, a.site, [a.product2], a.regulation_version, a.admin)
+        app, _ = granted_licence(a, a.holder, a.site, [a.product2], a.lic_version, a.admin)
         with pytest.raises(services.ImpartialityViolation):
             services.do_take_decision(licence=app.licence, kind=Decision.Kind.SUSPEND, by=a.officer, reason="NC")
         # an auditor has no decisions.take capability; an inspector neither
@@ -184,14 +184,14 @@ def test_refuse_and_withdraw_application(world):
     a = world.a
     with tenant_scope(a.body):
         app = services.do_create_application(holder=a.holder, site=a.site, mark=a.mark,
-                                             regulation_version=a.regulation_version, products=[a.product2])
+                                             regulation_version=a.lic_version, products=[a.product2])
         services.do_withdraw_application(application=app, by=a.holder_user, reason="changed our mind")
         app.refresh_from_db()
         assert app.state == Application.State.WITHDRAWN
         with pytest.raises(services.Refused):
             services.do_submit_application(application=app)
         app2 = services.do_create_application(holder=a.holder, site=a.site, mark=a.mark,
-                                              regulation_version=a.regulation_version, products=[a.product2])
+                                              regulation_version=a.lic_version, products=[a.product2])
         services.do_submit_application(application=app2)
         Application.objects.filter(pk=app2.pk).update(state=Application.State.PACK_SENT, confirmation="electronic")
         services.do_start_review(application=app2)
@@ -206,7 +206,7 @@ def test_refuse_and_withdraw_application(world):
 def test_application_rules(world):
     a, b = world.a, world.b
     with tenant_scope(a.body):
-        draft = a.regulation_version.__class__.objects.create(body=a.body, regulation=a.regulation_version.regulation,
+        draft = a.lic_version.__class__.objects.create(body=a.body, regulation=a.lic_version.regulation,
                                                               version=2)
         with pytest.raises(services.Refused):
             services.do_create_application(holder=a.holder, site=a.site, mark=a.mark, regulation_version=draft,
@@ -214,10 +214,10 @@ def test_application_rules(world):
         other_site = services.do_add_site(holder=a.holder2, name="Elsewhere")
         with pytest.raises(services.Refused):
             services.do_create_application(holder=a.holder, site=other_site, mark=a.mark,
-                                           regulation_version=a.regulation_version, products=[a.product])
+                                           regulation_version=a.lic_version, products=[a.product])
         with pytest.raises(services.Refused):
             services.do_create_application(holder=a.holder, site=a.site, mark=a.mark,
-                                           regulation_version=a.regulation_version, products=[])
+                                           regulation_version=a.lic_version, products=[])
     with scopes_disabled("test"):
         mark, category = reference_data()
         assert published_version(b.body, mark, category, code="OTHER").regulation.body == b.body

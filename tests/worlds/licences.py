@@ -28,12 +28,15 @@ def published_version(body, mark, category, code="TRA-LIC-14"):
                                            mark=mark, sector_committee="Sector committee asphalt")
     regulation.categories.add(category)
     version = RegulationVersion.objects.create(
-        body=body, regulation=regulation, version=1, status=RegulationVersion.Status.PUBLISHED,
+        body=body, regulation=regulation, version=1, status=RegulationVersion.Status.DRAFT,
         effective_date=dt.date(2025, 1, 1), visits_per_year_admission=4, visits_per_year_normal=2,
-        visits_per_year_reinforced=6, published_at=timezone.now())
+        visits_per_year_reinforced=6)
     Requirement.objects.create(body=body, version=version, property_code="void-content", property_name="Void content",
                                unit="%", lower_limit=3, upper_limit=6, self_monitoring_every=1000,
                                self_monitoring_basis=Requirement.FrequencyBasis.TONNES)
+    version.status = RegulationVersion.Status.PUBLISHED  # published once its requirements are in
+    version.published_at = timezone.now()
+    version.save()
     return version
 
 
@@ -58,7 +61,7 @@ def extend(world, body_ns, secret):
     ns = body_ns
     mark, category = reference_data()
     ns.mark, ns.category = mark, category
-    ns.regulation_version = published_version(ns.body, mark, category)
+    ns.lic_version = published_version(ns.body, mark, category)
     ns.site = services.do_add_site(holder=ns.holder, name="Main plant", address="Havenlaan 1, Gent")
     ns.product = services.do_add_product(holder=ns.holder, site=ns.site, category=category,
                                          commercial_name=f"{ns.body.code.title()} AC 14 surf",
@@ -66,7 +69,7 @@ def extend(world, body_ns, secret):
                                          declared_characteristics={"void content": "3-6 %"})
     ns.product2 = services.do_add_product(holder=ns.holder, site=ns.site, category=category,
                                           commercial_name=f"{ns.body.code.title()} AC 20 base")
-    ns.application, ns.decision = granted_licence(ns, ns.holder, ns.site, [ns.product], ns.regulation_version,
+    ns.application, ns.decision = granted_licence(ns, ns.holder, ns.site, [ns.product], ns.lic_version,
                                                   ns.officer, reason=f"Granted {secret}")
     ns.application.staff_notes = f"staff notes {secret}"
     ns.application.save()
