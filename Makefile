@@ -10,7 +10,8 @@ TEST_ENV := DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
 	DJANGO_SECRET_KEY=test-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz DJANGO_DEBUG=0 \
 	SECURE_SSL_REDIRECT=0 SESSION_COOKIE_SECURE=0 CSRF_COOKIE_SECURE=0 \
 	DJANGO_ALLOWED_HOSTS=testserver,localhost,127.0.0.1 \
-	DJANGO_PASSWORD_HASHERS=django.contrib.auth.hashers.MD5PasswordHasher
+	DJANGO_PASSWORD_HASHERS=django.contrib.auth.hashers.MD5PasswordHasher \
+	API_THROTTLE_ANON=100000/min API_THROTTLE_USER=100000/min API_THROTTLE_KEY=100000/min
 
 .PHONY: demo test install lint check-deploy system-deps worker beat clean
 
