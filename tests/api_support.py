@@ -1,6 +1,5 @@
 """Helpers for the API tests: issue keys and get clients that send them."""
 
-import pytest
 from rest_framework.test import APIClient
 
 from certification.api import services
@@ -23,8 +22,7 @@ def key_client(token):
     return client
 
 
-@pytest.fixture
-def api_world(world):
+def make_api_world(world):
     """The shared two-body world plus: an admin key per body (read+write), a read-only key of A."""
     world.a.key = issue_key(world.a.body, name="A admin system")
     world.b.key = issue_key(world.b.body, name="B admin system")

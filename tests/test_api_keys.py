@@ -13,9 +13,14 @@ from certification.api import services
 from certification.models import ApiKey, AuditEvent, Role
 from certification.models_api import hash_secret
 from certification.tenancy import scopes_disabled, tenant_scope
-from tests.api_support import api_world, issue_key, key_client  # noqa: F401
+from tests.api_support import issue_key, key_client, make_api_world
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def api_world(world):
+    return make_api_world(world)
 
 
 def test_key_is_stored_hashed_with_a_lookup_prefix(api_world):

@@ -4,7 +4,7 @@ Error bodies: ``{"detail": "...", "code": "..."}`` for request-level errors, and
 ``{"field": ["message", ...], ...}`` for validation errors (``non_field_errors`` for the rest).
 """
 
-from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import JsonResponse
 from rest_framework import exceptions
@@ -22,6 +22,8 @@ def exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
         # A model's full_clean() in a service: field messages, like a serializer's.
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        if NON_FIELD_ERRORS in detail:
+            detail["non_field_errors"] = detail.pop(NON_FIELD_ERRORS)
         exc = exceptions.ValidationError(detail)
     response = drf_exception_handler(exc, context)
     if response is not None and isinstance(response.data, dict) and "detail" in response.data:
