@@ -143,7 +143,7 @@ def deliver(delivery_id, body_id):
         if delivery is None:
             return "skip", None
         subscription = delivery.subscription
-        if delivery.next_attempt_at > timezone.now() + timedelta(seconds=1):
+        if delivery.next_attempt_at > timezone.now() + timedelta(seconds=0.5):
             # Not due: the task chain that scheduled the next attempt owns it; don't start a second chain.
             WebhookDelivery.objects.filter(pk=delivery.pk).update(lease_until=None)
             return "skip", None
