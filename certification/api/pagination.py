@@ -1,3 +1,4 @@
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 
 
@@ -12,3 +13,14 @@ class StablePageNumberPagination(PageNumberPagination):
         if "pk" not in ordering and "-pk" not in ordering and "id" not in ordering and "-id" not in ordering:
             queryset = queryset.order_by(*ordering, "pk")
         return super().paginate_queryset(queryset, request, view)
+
+    def get_page_size(self, request):
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is not None:
+            try:
+                size = int(raw)
+            except ValueError:
+                size = 0
+            if size < 1:
+                raise ValidationError({self.page_size_query_param: [f"A whole number from 1 to {self.max_page_size}."]})
+        return super().get_page_size(request)

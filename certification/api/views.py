@@ -108,7 +108,6 @@ class WebhookSubscriptionViewSet(IdempotentWriteMixin, ConditionalUpdateMixin, v
 
     serializer_class = WebhookSubscriptionSerializer
     permission_classes = [IsApiKey]
-    filterset_fields = {"is_active": ["exact"]}
 
     def get_queryset(self):
         return (WebhookSubscription.objects.filter(api_key=self.request.auth)
