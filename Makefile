@@ -13,7 +13,7 @@ TEST_ENV := DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
 	DJANGO_PASSWORD_HASHERS=django.contrib.auth.hashers.MD5PasswordHasher \
 	API_THROTTLE_ANON=100000/min API_THROTTLE_USER=100000/min API_THROTTLE_KEY=100000/min
 
-.PHONY: demo test install lint check-deploy system-deps worker beat clean
+.PHONY: demo test install lint check-deploy system-deps worker beat clean schema
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ test: install
 lint: install
 	$(VENV)/bin/ruff check .
 	DJANGO_DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
+
+# Regenerate the committed OpenAPI schema (tests/test_api_schema.py fails when it drifts from the code).
+schema: install
+	DJANGO_DEBUG=1 $(PY) manage.py spectacular --validate --file docs/openapi.yaml
 
 # `check --deploy` with production-like settings (DEBUG off, secure cookies, HSTS, SSL redirect).
 check-deploy: install
