@@ -137,3 +137,33 @@ def test_session_staff_can_use_the_api_with_csrf(world, client):
     client.force_login(world.a.officer)
     assert client.get("/api/v1/holders/").status_code == 200
     assert client.get(f"/api/v1/holders/{world.a.holder.pk}/").status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_requests_with_one_idempotency_key_write_once(world):
+    """Two simultaneous POSTs with one key and body: one holder, and both callers get the same 201.
+    (Sequential interleavings take the replay path; overlapping ones the unique-index path.)"""
+    import threading
+
+    from django.db import connections
+
+    issued = issue_key(world.a.body)
+    barrier, results = threading.Barrier(2), []
+
+    def send():
+        try:
+            client = key_client(issued.token)
+            barrier.wait()
+            response = client.post("/api/v1/holders/", NEW_HOLDER, format="json", HTTP_IDEMPOTENCY_KEY="race")
+            results.append((response.status_code, response.json()["id"]))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 2 and results[0] == results[1] and results[0][0] == 201, results
+    with tenant_scope(world.a.body):
+        assert LicenceHolder.objects.filter(company_number="BE0418316359").count() == 1

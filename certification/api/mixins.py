@@ -115,8 +115,9 @@ class IdempotentWriteMixin:
                         if response.data is not None else None,
                         response_headers=headers,
                     )
-        except IntegrityError:
-            # A concurrent request with the same key won the race; our write was rolled back with it.
+        except (IntegrityError, exceptions.ValidationError):
+            # A concurrent request with the same key may have won the race (our write then hit its unique
+            # index, or the business rule it just satisfied): our transaction was rolled back; replay its answer.
             replay = self._replay(owner, body_id, key, fingerprint)
             if replay is None:
                 raise
