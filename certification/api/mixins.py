@@ -19,6 +19,7 @@ Usage (order matters: idempotency outermost)::
 import hashlib
 import json
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.forms.models import model_to_dict
@@ -115,7 +116,7 @@ class IdempotentWriteMixin:
                         if response.data is not None else None,
                         response_headers=headers,
                     )
-        except (IntegrityError, exceptions.ValidationError):
+        except (IntegrityError, DjangoValidationError, exceptions.APIException):
             # A concurrent request with the same key may have won the race (our write then hit its unique
             # index, or the business rule it just satisfied): our transaction was rolled back; replay its answer.
             replay = self._replay(owner, body_id, key, fingerprint)
