@@ -59,7 +59,7 @@ class ApiKeyViewSet(viewsets.ReadOnlyModelViewSet):
     Keys are created and revoked on the staff page /staff/api-keys/ or with `manage.py api_keys`."""
 
     serializer_class = ApiKeySerializer
-    filterset_fields = {"kind": ["exact"], "prefix": ["exact"]}
+    filterset_fields = {"prefix": ["exact"]}
 
     def get_queryset(self):
         keys = ApiKey.objects.select_related(None).order_by("-created_at", "-pk")
