@@ -7,4 +7,8 @@ class CertificationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from certification import middleware  # noqa: F401  (connects the login signal)
+        from certification import (
+            middleware,  # noqa: F401  (connects the login signal)
+            webhooks,  # noqa: F401  (subscribes to domain events)
+        )
+        from certification.api import schema  # noqa: F401  (OpenAPI extension for API keys)

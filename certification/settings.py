@@ -286,4 +286,32 @@ CELERY_BEAT_SCHEDULE.update({
         "task": "licences.tasks.requeue_stuck_certificate_renders",
         "schedule": 300,
     },
+# --- api ---
+# API keys first (they carry their own tenant scope), sessions for the browsable docs and the portals.
+REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = [
+    "certification.api.authentication.ApiKeyAuthentication",
+    "rest_framework.authentication.SessionAuthentication",
+]
+# JSON that answers 400/413 (never 500) for malformed, deeply nested or oversized bodies.
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
+    "certification.api.parsers.SafeJSONParser",
+    "rest_framework.parsers.FormParser",
+    "rest_framework.parsers.MultiPartParser",
+]
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["certification.api.throttling.ApiKeyRateThrottle"]
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["api_key"] = env("API_THROTTLE_KEY", "1200/min")
+REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "certification.api.schema.AutoSchema"
+SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
+    "drf_spectacular.hooks.postprocess_schema_enums",
+    "certification.api.schema.add_error_responses",
+]
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8)
+WEBHOOK_RETRY_BASE_SECONDS = env_int("WEBHOOK_RETRY_BASE_SECONDS", 30)
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
+WEBHOOK_REQUEUE_GRACE_SECONDS = env_int("WEBHOOK_REQUEUE_GRACE_SECONDS", 120)
+WEBHOOK_ALLOW_PRIVATE_URLS = env_bool("WEBHOOK_ALLOW_PRIVATE_URLS", DEBUG)
+IDEMPOTENCY_RETENTION_DAYS = env_int("IDEMPOTENCY_RETENTION_DAYS", 7)
+CELERY_BEAT_SCHEDULE.update({
+    "requeue-webhook-deliveries": {"task": "certification.tasks.requeue_webhook_deliveries", "schedule": 60},
+    "purge-idempotency-records": {"task": "certification.tasks.purge_idempotency_records", "schedule": 3600},
 })

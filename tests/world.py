@@ -71,7 +71,7 @@ def build_body(code, name, company_numbers, secret):
 
 
 # Each app adds its objects in tests/worlds/<app>.py, in this order.
-WORLD_EXTENSIONS = ["marks", "licences", "inspections", "sampling"]
+WORLD_EXTENSIONS = ["marks", "licences", "inspections", "sampling", "certification"]
 
 
 def build_world():

@@ -7,3 +7,4 @@ class LicenceHolderSerializer(serializers.ModelSerializer):
     class Meta:
         model = LicenceHolder
         fields = ["id", "name", "company_number", "address", "email", "phone", "created_at"]
+        read_only_fields = ["id", "created_at"]

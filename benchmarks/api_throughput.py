@@ -1,0 +1,193 @@
+#!/usr/bin/env python3
+"""Requests per second of API endpoints next to a bare Django view, on one gunicorn server, in one run.
+
+    .venv/bin/python benchmarks/api_throughput.py
+    .venv/bin/python benchmarks/api_throughput.py --requests 1000 --concurrency 8 \\
+        --path /api/v1/holders/ --path "/api/v1/verify/?certificate=COPRO-0001&date=2026-01-01"
+
+It creates (if missing) and migrates a PostgreSQL database (default ``cert_bench`` on 127.0.0.1), loads a
+small body (one admin, 50 licence-holders, an API key), starts gunicorn on 127.0.0.1 (a free port), sends a
+bounded number of requests to each path with the API key, prints a table, and stops gunicorn. Loopback only.
+"""
+
+import argparse
+import http.client
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+DEFAULT_PATHS = ["/bench/bare/", "/api/v1/holders/?page_size=20", "/api/v1/marks/"]
+
+SEED = r"""
+import sys
+from certification import services
+from certification.api.services import do_create_api_key
+from certification.models import CertificationBody, Role
+from certification.tenancy import scopes_disabled, tenant_scope
+from licences.models import LicenceHolder
+from licences.services import do_register_holder
+
+with scopes_disabled("benchmark seed"):
+    body = CertificationBody.objects.filter(code="bench").first() or services.do_create_body(code="bench", name="Bench")
+with tenant_scope(body):
+    for i in range(50 - LicenceHolder.objects.count()):
+        first8 = 4_600_000 + LicenceHolder.objects.count()
+        do_register_holder(body=body, name=f"Holder {first8}", company_number=f"BE0{first8:07d}{97 - first8 % 97:02d}")
+    issued = do_create_api_key(body=body, name="benchmark", kind="body", role=Role.ADMIN, scopes=["read"])
+sys.stdout.write("TOKEN=" + issued.token + "\n")
+"""
+
+
+def server_env(database_url):
+    env = dict(os.environ)
+    env.update({
+        "DATABASE_URL": database_url,
+        "DJANGO_SETTINGS_MODULE": "benchmarks.bench_settings",
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": env.get("DJANGO_SECRET_KEY", "benchmark-only-secret-key-0123456789-abcdefghijklmnop"),
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "0",
+        "SESSION_COOKIE_SECURE": "0",
+        "CSRF_COOKIE_SECURE": "0",
+        "API_THROTTLE_KEY": "100000000/min",
+        "API_THROTTLE_ANON": "100000000/min",
+        "LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(ROOT),
+    })
+    env.pop("REDIS_URL", None)
+    return env
+
+
+def ensure_database(database_url):
+    import psycopg
+
+    parts = urlsplit(database_url)
+    if parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+        sys.exit("The benchmark only runs against a loopback database.")
+    name = parts.path.lstrip("/")
+    admin_url = parts._replace(path="/postgres").geturl()
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_up(port, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/health/")
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("gunicorn did not come up")
+
+
+def hammer(port, path, token, total, concurrency):
+    """``total`` GETs of ``path`` over ``concurrency`` threads; returns (req/s, median ms, errors)."""
+    lock = threading.Lock()
+    remaining = [total]
+    latencies, errors = [], []
+
+    def worker():
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        while True:
+            with lock:
+                if remaining[0] <= 0:
+                    break
+                remaining[0] -= 1
+            started = time.perf_counter()
+            try:
+                conn.request("GET", path, headers={"Authorization": f"Api-Key {token}", "Connection": "keep-alive"})
+                response = conn.getresponse()
+                response.read()
+                if response.status != 200:
+                    errors.append(response.status)
+                if response.getheader("Connection", "").lower() == "close":
+                    conn.close()
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            except (OSError, http.client.HTTPException) as exc:
+                errors.append(type(exc).__name__)
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            latencies.append(time.perf_counter() - started)
+        conn.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    return total / elapsed, statistics.median(latencies) * 1000, errors
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL",
+                                                                 "postgres://postgres@127.0.0.1:5432/cert_bench"))
+    parser.add_argument("--path", action="append", dest="paths", help="path to measure (repeatable)")
+    parser.add_argument("--requests", type=int, default=500, help="requests per path (bounded run)")
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--warmup", type=int, default=20)
+    args = parser.parse_args()
+    paths = args.paths or DEFAULT_PATHS
+    if "/bench/bare/" not in paths:
+        paths = ["/bench/bare/", *paths]
+
+    env = server_env(args.database_url)
+    ensure_database(args.database_url)
+    subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+    seeded = subprocess.run([PYTHON, "manage.py", "shell", "-c", SEED], cwd=ROOT, env=env, check=True,
+                            capture_output=True, text=True)
+    token = next(line.split("=", 1)[1] for line in seeded.stdout.splitlines() if line.startswith("TOKEN="))
+
+    port = free_port()
+    gunicorn = Path(PYTHON).with_name("gunicorn")
+    server = subprocess.Popen([str(gunicorn), "certification.wsgi:application", "--bind", f"127.0.0.1:{port}",
+                               "--workers", str(args.workers), "--log-level", "warning"],
+                              cwd=ROOT, env=env, start_new_session=True)
+    try:
+        wait_until_up(port)
+        print(f"gunicorn on 127.0.0.1:{port}, {args.workers} workers; {args.requests} requests per path, "
+              f"{args.concurrency} concurrent")
+        print(f"{'path':60} {'req/s':>9} {'median ms':>10} {'errors':>7}")
+        results = {}
+        for path in paths:
+            hammer(port, path, token, args.warmup, 1)
+            rate, median, errors = hammer(port, path, token, args.requests, args.concurrency)
+            results[path] = rate
+            print(f"{path:60} {rate:9.1f} {median:10.1f} {len(errors):7d}" + (f"  {errors[:5]}" if errors else ""))
+        bare = results["/bench/bare/"]
+        for path, rate in results.items():
+            if path != "/bench/bare/":
+                print(f"  {path}: {rate / bare:.0%} of the bare view")
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+
+
+if __name__ == "__main__":
+    main()
