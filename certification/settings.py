@@ -286,6 +286,7 @@ CELERY_BEAT_SCHEDULE.update({
         "task": "licences.tasks.requeue_stuck_certificate_renders",
         "schedule": 300,
     },
+})
 # --- api ---
 # API keys first (they carry their own tenant scope), sessions for the browsable docs and the portals.
 REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = [

@@ -1,6 +1,5 @@
 """An officer drafts a new version in a real browser, tightens a limit, publishes it and compares."""
 
-import os
 
 import pytest
 
@@ -13,8 +12,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-sync"]
 
 
-def test_draft_edit_publish_compare_in_a_browser(world, live_server):
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+def test_draft_edit_publish_compare_in_a_browser(world, live_server, monkeypatch):
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     from playwright.sync_api import sync_playwright
 
     a = world.a
