@@ -7,9 +7,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from certification import events
-from certification.tenancy import public_reads, tenant_scope
+from certification.tenancy import public_reads, scopes_disabled, tenant_scope
 from licences import selectors, services
-from licences.models import Appeal, Decision, Licence, Sanction
+from licences.models import Appeal, Decision, Licence, Product, Sanction
 
 pytestmark = pytest.mark.django_db
 
@@ -146,7 +146,15 @@ def test_api_reads_are_tenant_scoped(login, world):
     a, b = world.a, world.b
     client = login(a.admin)
     products = client.get(reverse("api:certified-product-list")).json()["results"]
-    assert [p["quick_code"] for p in products] == [a.product.quick_code]
+    # other apps' worlds certify more products: expect exactly body A's certified products, none of B's
+    with scopes_disabled("test"):
+        certified = Product.objects.filter(licences__state__in=selectors.PUBLIC_LICENCE_STATES).distinct()
+        own = set(certified.filter(body=a.body).values_list("quick_code", flat=True))
+        foreign = set(certified.filter(body=b.body).values_list("quick_code", flat=True))
+    assert a.product.quick_code in own and a.product2.quick_code not in own
+    assert b.product.quick_code in foreign and not own & foreign
+    codes = [p["quick_code"] for p in products]
+    assert len(codes) == len(own) and set(codes) == own
     certificates = client.get(reverse("api:certificate-list")).json()["results"]
     assert [c["full_number"] for c in certificates] == [a.certificate.full_number]
     status = client.get(reverse("api:licence-status-detail", kwargs={"pk": a.licence.pk}),
