@@ -15,6 +15,12 @@ def samples_for_lab(user):
     """Samples sent to the user's laboratory (scope) on which they hold the object grant (guardian)."""
     from guardian.shortcuts import get_objects_for_user
 
+    api_key = getattr(user, "api_key", None)
+    if api_key is not None:
+        # A laboratory's API key is no person holding grants: it sees the samples dispatched to its lab.
+        return (Sample.objects.select_related("product")
+                .filter(laboratory_id=api_key.laboratory_id, laboratory__isnull=False).exclude(state=Sample.State.TAKEN)
+                .order_by("-taken_at", "-id"))
     return get_objects_for_user(user, "sampling.view_sample", klass=Sample.objects.select_related("product"),
                                 accept_global_perms=False).order_by("-taken_at", "-id")
 

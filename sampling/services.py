@@ -72,7 +72,11 @@ def _grant_lab_user(user, sample):
 
 
 def lab_may_handle(user, sample):
-    """Object grant given on dispatch (django-guardian, accept_global_perms=False)."""
+    """Object grant given on dispatch (django-guardian, accept_global_perms=False); a lab's API key may
+    handle the samples dispatched to its own laboratory."""
+    api_key = getattr(user, "api_key", None)
+    if api_key is not None:
+        return api_key.laboratory_id is not None and sample.laboratory_id == api_key.laboratory_id
     return has_object_grant(user, "sampling.test_sample", sample)
 
 

@@ -13,7 +13,8 @@ def test_unknown_api_path_answers_json_404(client):
 
 def test_api_needs_authentication_by_default(client, world):
     response = client.get("/api/v1/holders/")
-    assert response.status_code == 403
+    assert response.status_code == 401  # with a WWW-Authenticate challenge for API keys
+    assert response["WWW-Authenticate"].startswith("Api-Key")
     assert response["Content-Type"].startswith("application/json")
 
 
@@ -42,7 +43,8 @@ def test_portal_users_cannot_use_staff_endpoints(world, login):
 
 def test_me_says_who_and_where(world, login):
     assert login(world.a.holder_user).get("/api/v1/me/").json() == {
-        "email": world.a.holder_user.email, "full_name": "", "kind": "portal", "role": "manager", "body": "alpha"}
+        "email": world.a.holder_user.email, "full_name": "", "kind": "portal", "role": "manager", "body": "alpha",
+        "api_key": None}
 
 
 def test_swagger_ui_is_served_without_cdn(world, login):

@@ -19,7 +19,7 @@ class MarkSerializer(serializers.ModelSerializer):
 
 
 class ProductCategorySerializer(serializers.ModelSerializer):
-    parent = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    parent = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
 
     class Meta:
         model = ProductCategory
@@ -33,7 +33,7 @@ class ReferenceDocumentSerializer(serializers.ModelSerializer):
 
 
 class RequirementSerializer(serializers.ModelSerializer):
-    test_method = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    test_method = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
 
     class Meta:
         model = Requirement
@@ -71,7 +71,7 @@ class RegulationSerializer(serializers.ModelSerializer):
 class RegulationVersionSerializer(serializers.ModelSerializer):
     regulation = serializers.SlugRelatedField(slug_field="code", read_only=True)
     regulation_id = serializers.IntegerField(read_only=True)
-    previous = serializers.PrimaryKeyRelatedField(read_only=True)
+    previous = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     reference_documents = ReferenceDocumentSerializer(many=True, read_only=True)
     requirements = RequirementSerializer(many=True, read_only=True)
     checklist = ChecklistItemSerializer(many=True, read_only=True)

@@ -28,6 +28,12 @@ def _drf_error(exc):
     return ValidationError({"non_field_errors": exc.messages})
 
 
+def _person(request):
+    """The person answerable for a write: the user, or whoever issued the API key making it."""
+    api_key = getattr(request.user, "api_key", None)
+    return api_key.created_by if api_key is not None else request.user
+
+
 class LabResultViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
                        viewsets.GenericViewSet):
     """Results of the caller's laboratory. POST records one; POST .../correct/ supersedes one with a reason."""
@@ -54,7 +60,7 @@ class LabResultViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.
         try:
             result = services.do_record_lab_result(
                 sample=sample, requirement=requirement, value=data["value"], unit=data.get("unit", ""),
-                uncertainty=data.get("uncertainty"), tested_on=data["tested_on"], by=request.user,
+                uncertainty=data.get("uncertainty"), tested_on=data["tested_on"], by=_person(request),
                 source=LabResult.Source.API)
         except DjangoValidationError as exc:
             raise _drf_error(exc) from exc
@@ -67,7 +73,7 @@ class LabResultViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.
         serializer = LabCorrectionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            corrected = services.do_correct_lab_result(result=original, by=request.user, **serializer.validated_data)
+            corrected = services.do_correct_lab_result(result=original, by=_person(request), **serializer.validated_data)
         except DjangoValidationError as exc:
             raise _drf_error(exc) from exc
         return Response(LabResultSerializer(corrected).data, status=status.HTTP_201_CREATED)
@@ -99,7 +105,7 @@ class SelfMonitoringViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mi
             result = services.do_record_self_monitoring(
                 holder=holder, product=product, property_code=data["property_code"], tested_on=data["tested_on"],
                 value=data["value"], unit=data.get("unit", ""), batch=data.get("batch", ""),
-                tonnage=data.get("tonnage"), by=request.user, source=SelfMonitoringResult.Source.API)
+                tonnage=data.get("tonnage"), by=_person(request), source=SelfMonitoringResult.Source.API)
         except DjangoValidationError as exc:
             raise _drf_error(exc) from exc
         return Response(SelfMonitoringSerializer(result).data, status=status.HTTP_201_CREATED)
