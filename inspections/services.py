@@ -55,15 +55,6 @@ def add_working_days(day, n):
     return day
 
 
-def _snap(obj):
-    """audit.snapshot without file fields (an empty FieldFile breaks it); their names added as text."""
-    files = [f.name for f in obj._meta.concrete_fields if f.get_internal_type() == "FileField"]
-    data = audit.snapshot(obj, exclude=("password", *files))
-    for name in files:
-        data[name] = getattr(obj, name).name or ""
-    return data
-
-
 def _lock(visit, expected_version=None):
     locked = Visit.objects.select_for_update().get(pk=visit.pk)
     if expected_version is not None and int(expected_version) != locked.row_version:
@@ -124,7 +115,7 @@ def do_create_visit(*, licence, kind, planned_for, announced=True, reason=""):
         announced = False
     visit = Visit.objects.create(body=licence.body, licence=licence, site=licence.site, kind=kind,
                                  planned_for=planned_for, announced=announced)
-    audit.record("visit.create", visit, after=_snap(visit), reason=reason)
+    audit.record("visit.create", visit, after=audit.snapshot(visit), reason=reason)
     return visit
 
 
@@ -146,7 +137,7 @@ def do_assign(*, visit, inspector, reason="", expected_version=None):
     problems = selectors.assignment_problems(visit, inspector)
     if problems:
         raise ValidationError({"inspector": problems})
-    before = _snap(visit)
+    before = audit.snapshot(visit)
     previous = visit.inspector
     if previous is not None and previous.pk != inspector.pk:
         _revoke(previous, visit)
@@ -154,7 +145,7 @@ def do_assign(*, visit, inspector, reason="", expected_version=None):
     visit.state = Visit.State.ASSIGNED
     _bump(visit, ["inspector", "state"])
     _grant(inspector, visit)
-    audit.record("visit.assign", visit, before=before, after=_snap(visit), reason=reason)
+    audit.record("visit.assign", visit, before=before, after=audit.snapshot(visit), reason=reason)
     return visit
 
 
@@ -164,11 +155,11 @@ def do_start(*, visit, expected_version=None):
     if visit.state == Visit.State.IN_PROGRESS:
         return visit
     _require_state(visit, Visit.State.ASSIGNED)
-    before = _snap(visit)
+    before = audit.snapshot(visit)
     visit.state = Visit.State.IN_PROGRESS
     visit.started_at = timezone.now()
     _bump(visit, ["state", "started_at"])
-    audit.record("visit.start", visit, before=before, after=_snap(visit))
+    audit.record("visit.start", visit, before=before, after=audit.snapshot(visit))
     return visit
 
 
@@ -252,12 +243,12 @@ def do_record_signature(*, visit, name, png_data_url, expected_version=None):
     if not str(name or "").strip():
         raise ValidationError({"name": "Name of the holder's representative is required."})
     raw = _decode_png(png_data_url)
-    before = _snap(visit)
+    before = audit.snapshot(visit)
     visit.signature.save(f"visit-{visit.pk}-signature.png", ContentFile(raw), save=False)
     visit.signed_by_name = str(name).strip()[:200]
     visit.signed_at = timezone.now()
     _bump(visit, ["signature", "signed_by_name", "signed_at"])
-    audit.record("visit.sign", visit, before=before, after=_snap(visit))
+    audit.record("visit.sign", visit, before=before, after=audit.snapshot(visit))
     return visit
 
 
@@ -275,11 +266,11 @@ def do_submit(*, visit, expected_version=None):
         errors["signature"] = "The holder's representative has not signed."
     if errors:
         raise ValidationError(errors)
-    before = _snap(visit)
+    before = audit.snapshot(visit)
     visit.state = Visit.State.SUBMITTED
     visit.submitted_at = timezone.now()
     _bump(visit, ["state", "submitted_at"])
-    audit.record("visit.submit", visit, before=before, after=_snap(visit))
+    audit.record("visit.submit", visit, before=before, after=audit.snapshot(visit))
     return visit
 
 
@@ -302,7 +293,7 @@ def do_review(*, visit, reviewer, note="", expected_version=None):
     _require_state(visit, Visit.State.SUBMITTED)
     if visit.inspector_id == reviewer.pk:
         raise ValidationError({"reviewer": "The inspector of the visit may not review it."})
-    before = _snap(visit)
+    before = audit.snapshot(visit)
     now = timezone.now()
     visit.state = Visit.State.REVIEWED
     visit.reviewed_at = now
@@ -318,7 +309,7 @@ def do_review(*, visit, reviewer, note="", expected_version=None):
     for finding in visit.findings.filter(action_due__isnull=True):
         finding.action_due = timezone.localdate(now) + dt.timedelta(days=ACTION_DUE_DAYS[finding.severity])
         finding.save(update_fields=["action_due"])
-    audit.record("visit.review", visit, before=before, after=_snap(visit), reason=note)
+    audit.record("visit.review", visit, before=before, after=audit.snapshot(visit), reason=note)
     events.publish("inspection.report_issued", body=visit.body, subject=visit.report_number,
                    payload={"visit": visit.pk, "holder": visit.licence.holder_id,
                             "comment_deadline": visit.comment_deadline.isoformat()})
@@ -342,11 +333,11 @@ def do_close(*, visit, expected_version=None, reason=""):
             and not visit.report_comments.exists()):
         raise TransitionError("The holder may still comment on the report until "
                               f"{visit.comment_deadline:%Y-%m-%d}.")
-    before = _snap(visit)
+    before = audit.snapshot(visit)
     visit.state = Visit.State.CLOSED
     visit.closed_at = timezone.now()
     _bump(visit, ["state", "closed_at"])
-    audit.record("visit.close", visit, before=before, after=_snap(visit), reason=reason)
+    audit.record("visit.close", visit, before=before, after=audit.snapshot(visit), reason=reason)
     return visit
 
 
@@ -366,7 +357,7 @@ def do_start_photo(*, visit, filename, size, caption=""):
     photo = Photo.objects.create(body=visit.body, visit=visit, filename=str(filename or "photo")[:200], size=size,
                                  caption=str(caption or "")[:300])
     photo.file.save(f"visit-{visit.pk}-{photo.upload_id}.part", ContentFile(b""), save=True)
-    audit.record("photo.start", photo, after=_snap(photo))
+    audit.record("photo.start", photo, after=audit.snapshot(photo))
     return photo
 
 
@@ -397,7 +388,7 @@ def do_append_photo_chunk(*, photo, offset, data):
         photo.content_type = kind
         photo.complete = True
         fields += ["content_type", "complete"]
-        audit.record("photo.complete", photo, after=_snap(photo))
+        audit.record("photo.complete", photo, after=audit.snapshot(photo))
     photo.save(update_fields=fields)
     return photo
 

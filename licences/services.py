@@ -45,14 +45,6 @@ class ImpartialityViolation(Refused):
     """The decider inspected the file (ISO/IEC 17065: decisions by someone who did not inspect)."""
 
 
-def snap(obj, exclude=()):
-    """``audit.snapshot`` without file fields (it chokes on empty ones), their names added back."""
-    files = [f.name for f in obj._meta.concrete_fields if f.get_internal_type() == "FileField"]
-    data = audit.snapshot(obj, exclude=("password", *files, *exclude))
-    data.update({name: getattr(obj, name).name or "" for name in files})
-    return data
-
-
 # --- holders, sites, products, portal users -------------------------------------------------------------
 
 @transaction.atomic
@@ -204,7 +196,7 @@ def _lock_application(application, allowed_states, expected_version=None):
 def _save_application(application, action, before, reason=""):
     application.row_version += 1
     application.save()
-    audit.record(action, application, before=before, after=snap(application), reason=reason)
+    audit.record(action, application, before=before, after=audit.snapshot(application), reason=reason)
     return application
 
 
@@ -225,14 +217,14 @@ def do_create_application(*, holder, site, mark, regulation_version, products, r
                               regulation_version=regulation_version, applicant_remarks=remarks, created_by=by)
     application.save()
     application.products.set(products)
-    audit.record("application.create", application, after=snap(application))
+    audit.record("application.create", application, after=audit.snapshot(application))
     return application
 
 
 @transaction.atomic
 def do_submit_application(*, application, expected_version=None):
     application = _lock_application(application, {Application.State.DRAFT}, expected_version)
-    before = snap(application)
+    before = audit.snapshot(application)
     application.state = Application.State.SUBMITTED
     application.submitted_at = timezone.now()
     return _save_application(application, "application.submit", before)
@@ -262,7 +254,7 @@ def do_send_information_pack(*, application, expected_version=None):
     from certification.documents import render_pdf, sha256
 
     application = _lock_application(application, {Application.State.SUBMITTED}, expected_version)
-    before = snap(application)
+    before = audit.snapshot(application)
     data = render_pdf("licences/pdf/information_pack.html", information_pack_context(application),
                       title=f"Information pack {application.reference}")
     if application.pack:
@@ -293,7 +285,7 @@ def do_confirm_application(*, application, by, signed_copy=None, electronic=Fals
     if not signed_copy and not electronic:
         raise Refused("Upload the signed copy or confirm electronically.")
     application = _lock_application(application, {Application.State.PACK_SENT}, expected_version)
-    before = snap(application)
+    before = audit.snapshot(application)
     if signed_copy:
         check_signed_copy(signed_copy)
         application.signed_copy.save(f"{application.body.code}/{application.reference}-signed.pdf", signed_copy,
@@ -311,7 +303,7 @@ def do_start_review(*, application, expected_version=None):
     application = _lock_application(application, {Application.State.PACK_SENT}, expected_version)
     if not application.confirmation:
         raise Refused("The applicant has not returned the signed form nor confirmed electronically yet.")
-    before = snap(application)
+    before = audit.snapshot(application)
     application.state = Application.State.UNDER_REVIEW
     return _save_application(application, "application.review", before)
 
@@ -320,7 +312,7 @@ def do_start_review(*, application, expected_version=None):
 def do_admit(*, application, by, reason="", effective_from=None, expected_version=None):
     """Open the admission period: creates the licence (state admission, admission inspection regime)."""
     application = _lock_application(application, {Application.State.UNDER_REVIEW}, expected_version)
-    before = snap(application)
+    before = audit.snapshot(application)
     licence = Licence.objects.create(
         body=application.body, holder=application.holder, site=application.site, mark=application.mark,
         regulation_version=application.regulation_version, number=_licence_number(application.body, application.mark),
@@ -338,7 +330,7 @@ def do_admit(*, application, by, reason="", effective_from=None, expected_versio
 @transaction.atomic
 def do_withdraw_application(*, application, by, reason="", expected_version=None):
     application = _lock_application(application, Application.OPEN_STATES, expected_version)
-    before = snap(application)
+    before = audit.snapshot(application)
     if application.licence_id and application.licence.state == Licence.State.ADMISSION:
         licence = Licence.objects.select_for_update().get(pk=application.licence_id)
         _record_state(licence, Licence.State.WITHDRAWN, timezone.now(), by, reason or "Application withdrawn")
@@ -451,7 +443,7 @@ def do_take_decision(*, licence, kind, by, reason, effective_from=None, products
             licence.expires_on = licence.granted_on.replace(year=licence.granted_on.year + valid_years)
         licence.save(update_fields=["granted_on", "inspection_regime", "expires_on"])
     if application is not None and application.state == Application.State.ADMISSION:
-        app_before = snap(application)
+        app_before = audit.snapshot(application)
         application.state = Application.State.GRANTED if kind == Decision.Kind.GRANT else Application.State.REFUSED
         application.closed_at = timezone.now()
         _save_application(application, f"application.{application.state}", app_before, reason)
@@ -605,7 +597,7 @@ def do_issue_certificate(*, licence, by=None, language="en"):
         content=certificate_content(licence), issued_at=now, issued_by=by if getattr(by, "is_authenticated", False)
         else None, valid_until=licence.expires_on, render_requested_at=now,
     )
-    audit.record("certificate.issue", certificate, after=snap(certificate, exclude=("content",)))
+    audit.record("certificate.issue", certificate, after=audit.snapshot(certificate, exclude=("password", "content")))
     if previous is not None:
         Certificate.objects.filter(pk=previous.pk).update(superseded_at=now, superseded_by=certificate)
         audit.record("certificate.supersede", previous, after={"superseded_by": certificate.full_number})

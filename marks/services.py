@@ -58,8 +58,7 @@ def ensure_mandate(body, mark, category=None, on_date=None):
 
 
 def _version_snapshot(version):
-    # audit.snapshot trips over an empty FileField (FieldFile.url raises ValueError): name it ourselves.
-    return {**audit.snapshot(version, exclude=("published_by", "document")), "document": version.document.name or ""}
+    return audit.snapshot(version, exclude=("password", "published_by"))
 
 
 def _version_content(version):
