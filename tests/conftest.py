@@ -1,11 +1,48 @@
+import copy
+
 import pytest
 
 from tests.world import build_world
 
+# The world is built once and committed at the start of the session; every test that asks for it gets a
+# fresh copy of the Python objects, and its own writes are rolled back with its transaction. A transactional
+# test (live server, real worker) flushes every table when it ends, so the committed world is gone after it
+# and the next one that needs it builds it again.
+_committed = {"world": None}
+
+
+def _is_transactional(request):
+    marker = request.node.get_closest_marker("django_db")
+    if marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])):
+        return True
+    return "transactional_db" in request.fixturenames or "live_server" in request.fixturenames
+
+
+@pytest.fixture(scope="session")
+def _world_at_session_start(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        _committed["world"] = build_world()
+
+
+@pytest.fixture(autouse=True)
+def _forget_world_after_flush(request):
+    yield
+    if _is_transactional(request):
+        _committed["world"] = None
+
 
 @pytest.fixture
-def world(db):
-    return build_world()
+def world(request, _world_at_session_start):
+    if _is_transactional(request):
+        request.getfixturevalue("transactional_db")
+        if _committed["world"] is None:
+            _committed["world"] = build_world()
+        return copy.deepcopy(_committed["world"])
+    request.getfixturevalue("db")
+    if _committed["world"] is None:
+        # Only reachable when a flushing test ran before this one: build inside this test's transaction.
+        return build_world()
+    return copy.deepcopy(_committed["world"])
 
 
 @pytest.fixture

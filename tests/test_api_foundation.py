@@ -24,7 +24,9 @@ def test_reference_data_is_public(client):
     call_command("loaddata", "fixtures/reference.json", verbosity=0)
     response = client.get("/api/v1/marks/")
     assert response.status_code == 200
-    assert [m["code"] for m in response.json()["results"]] == ["atg", "benor", "copro"]
+    codes = [m["code"] for m in response.json()["results"]]
+    assert {"atg", "benor", "copro"} <= set(codes)
+    assert codes == sorted(codes)
 
 
 def test_holders_are_scoped_and_paginated_in_a_stable_order(world, login):
