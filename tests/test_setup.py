@@ -102,6 +102,14 @@ def test_settings_refuse_to_start_without_a_secret_key_in_production():
     assert result.returncode != 0 and "DJANGO_SECRET_KEY must be set" in result.stderr
 
 
+def test_migration_check_runs_without_a_secret_key():
+    env = {k: v for k, v in os.environ.items() if k not in {"DJANGO_SECRET_KEY", "DJANGO_DEBUG"}}
+    result = subprocess.run([sys.executable, str(ROOT / "manage.py"), "makemigrations", "--check", "--dry-run"],
+                            env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "No changes detected" in result.stdout
+
+
 def test_docker_compose_file_parses():
     compose = shutil.which("docker-compose")
     if compose is None:
