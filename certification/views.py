@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db import connection
@@ -12,6 +13,17 @@ from certification import selectors, services
 from certification.access import has_capability, staff_required
 from certification.forms import MemberChangeForm, MemberInviteForm
 from certification.models import Membership, Role
+
+
+class LogoutView(auth_views.LogoutView):
+    """Logging out also empties what the browser keeps of this site: the inspector's offline copies of
+    visit pages (service worker caches), its queue and queued photos. On a shared or lost phone nothing of
+    the last user stays behind. The page warns first when unsent changes would be lost."""
+
+    def post(self, request, *args, **kwargs):
+        response = super().post(request, *args, **kwargs)
+        response["Clear-Site-Data"] = '"cache", "storage"'
+        return response
 
 
 def home(request):

@@ -345,8 +345,18 @@ def do_close(*, visit, expected_version=None, reason=""):
 
 
 @transaction.atomic
-def do_start_photo(*, visit, filename, size, caption=""):
+def do_start_photo(*, visit, filename, size, caption="", upload_id=None):
+    """Start a chunked upload. A device that queued the photo offline names the upload itself
+    (``upload_id``), so starting it again after a lost answer returns the same upload."""
     visit = Visit.objects.select_for_update().get(pk=visit.pk)
+    if upload_id is not None:
+        existing = Photo.objects.filter(upload_id=upload_id).first()
+        if existing is not None:
+            if existing.visit_id != visit.pk:
+                raise ValidationError({"upload_id": "This upload id is already used."})
+            return existing
+        if Photo._base_manager.filter(upload_id=upload_id).exists():  # another body's upload: say no more
+            raise ValidationError({"upload_id": "This upload id is already used."})
     _require_state(visit, Visit.State.IN_PROGRESS)
     try:
         size = int(size)
@@ -355,7 +365,7 @@ def do_start_photo(*, visit, filename, size, caption=""):
     if size <= 0 or size > PHOTO_MAX_BYTES:
         raise ValidationError({"size": f"A photo must be between 1 byte and {PHOTO_MAX_BYTES // (1024 * 1024)} MB."})
     photo = Photo.objects.create(body=visit.body, visit=visit, filename=str(filename or "photo")[:200], size=size,
-                                 caption=str(caption or "")[:300])
+                                 caption=str(caption or "")[:300], **({"upload_id": upload_id} if upload_id else {}))
     photo.file.save(f"visit-{visit.pk}-{photo.upload_id}.part", ContentFile(b""), save=True)
     audit.record("photo.start", photo, after=audit.snapshot(photo))
     return photo

@@ -156,11 +156,22 @@ def inspector_photo_start(request, pk):
     visit = selectors.visit_for_inspector(request.user, pk)
     try:
         data = _json_body(request)
+        upload_id = _upload_id(data.get("upload_id"))
         photo = services.do_start_photo(visit=visit, filename=data.get("filename"), size=data.get("size"),
-                                        caption=data.get("caption", ""))
+                                        caption=data.get("caption", ""), upload_id=upload_id)
     except ValidationError as exc:
         return JsonResponse({"errors": _errors(exc)}, status=400)
-    return JsonResponse({"upload_id": str(photo.upload_id), "received": 0, "size": photo.size}, status=201)
+    return JsonResponse({"upload_id": str(photo.upload_id), "received": photo.received, "size": photo.size,
+                         "complete": photo.complete}, status=201)
+
+
+def _upload_id(value):
+    if value in (None, ""):
+        return None
+    try:
+        return uuid.UUID(str(value))
+    except ValueError as exc:
+        raise ValidationError({"upload_id": "Not a UUID."}) from exc
 
 
 @staff_required("inspections.perform")

@@ -32,16 +32,15 @@ def _forget_world_after_flush(request):
 
 
 @pytest.fixture
-def world(request, _world_at_session_start):
-    if _is_transactional(request):
-        request.getfixturevalue("transactional_db")
-        if _committed["world"] is None:
-            _committed["world"] = build_world()
-        return copy.deepcopy(_committed["world"])
-    request.getfixturevalue("db")
+def world(request, db, _world_at_session_start):
+    # `db` is asked for by name so pytest-django sets up the test database and orders the tests; a test that
+    # also asks for a live server or a transactional database gets no transaction around it.
     if _committed["world"] is None:
-        # Only reachable when a flushing test ran before this one: build inside this test's transaction.
-        return build_world()
+        if _is_transactional(request):
+            _committed["world"] = build_world()
+        else:
+            # Only reachable when a flushing test ran before this one: build inside this test's transaction.
+            return build_world()
     return copy.deepcopy(_committed["world"])
 
 

@@ -36,6 +36,18 @@ def _wait_synced(page, state=None):
         page.wait_for_function(f"document.getElementById('visit-app').dataset.state === '{state}'", timeout=15000)
 
 
+def _sign(page, name):
+    page.fill("input[name=signer]", name)
+    page.locator("#signature-pad").scroll_into_view_if_needed()
+    box = page.locator("#signature-pad").bounding_box()
+    page.mouse.move(box["x"] + 20, box["y"] + 30)
+    page.mouse.down()
+    for step in range(1, 12):
+        page.mouse.move(box["x"] + 20 + step * 25, box["y"] + 30 + (step % 3) * 20)
+    page.mouse.up()
+    page.click("#save-signature")
+
+
 def _findings(visit):
     with tenant_scope(visit.body_id):
         return list(Finding.objects.filter(visit=visit).values_list("description", flat=True))
@@ -119,15 +131,7 @@ def test_visit_from_assigned_to_submitted_with_offline_replay(live_server, plain
 
         # --- signature of the holder's representative, then submit ---
         assert page.evaluate("document.documentElement.scrollWidth") <= 390  # fits the phone, no zoom-out
-        page.fill("input[name=signer]", "Jan Peeters")
-        page.locator("#signature-pad").scroll_into_view_if_needed()
-        box = page.locator("#signature-pad").bounding_box()
-        page.mouse.move(box["x"] + 20, box["y"] + 30)
-        page.mouse.down()
-        for step in range(1, 12):
-            page.mouse.move(box["x"] + 20 + step * 25, box["y"] + 30 + (step % 3) * 20)
-        page.mouse.up()
-        page.click("#save-signature")
+        _sign(page, "Jan Peeters")
         _wait_synced(page)
         page.wait_for_selector("#signature-done", state="visible")
         page.click("#submit-visit")
@@ -187,3 +191,87 @@ def test_stale_offline_edit_is_refused_and_the_conflict_shown(live_server, plain
     with tenant_scope(visit.body_id):
         visit.refresh_from_db()
         assert visit.general_remarks == "Changed on the tablet"
+
+
+def test_photo_taken_offline_goes_before_the_submission_and_logout_empties_the_phone(
+        live_server, plain_static, world, assigned_visit, settings, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_inspections_visits import png_bytes
+
+    settings.MEDIA_ROOT = tmp_path
+    visit = assigned_visit
+    photo = png_bytes(64, 48)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+        page = context.new_page()
+        page.set_default_timeout(20000)
+        errors = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(f"{live_server.url}/accounts/login/?next=/inspector/visits/{visit.pk}/")
+        page.fill("#id_username", world.a.inspector.email)
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_selector("#visit-app")
+        page.wait_for_function("caches.match(location.pathname).then(Boolean)", timeout=15000)
+        page.click("#start-visit")
+        _wait_synced(page, "in_progress")
+        for item in world.a.insp_items:
+            page.check(f"input[name=result-{item.pk}][value=compliant]")
+        page.click("#save-checklist")
+        _wait_synced(page)
+        _sign(page, "An Claes")
+        _wait_synced(page)
+
+        # --- offline: a photo and the submission wait on the phone ---
+        context.set_offline(True)
+        page.set_input_files("input[name=photo]", files=[{"name": "kerb-stock.png", "mimeType": "image/png",
+                                                          "buffer": photo}])
+        page.fill("input[name=caption]", "Kerb stock, bay 3")
+        page.click("#add-photo")
+        page.wait_for_function("document.getElementById('photo-status').dataset.pendingPhotos === '1'")
+        page.click("#submit-visit")
+        page.wait_for_function("document.getElementById('sync-status').dataset.pending === '1'")
+        with tenant_scope(visit.body_id):
+            assert not visit.photos.exists()
+
+        # Logging out now would lose them: the phone asks first, and staying keeps everything.
+        dialogs = []
+        page.once("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        page.click("form[data-logout] button")
+        for _ in range(100):
+            if dialogs:
+                break
+            page.wait_for_timeout(100)
+        assert dialogs and "1 change(s) and 1 photo(s) are not sent yet" in dialogs[0]
+        page.wait_for_timeout(300)
+        assert page.url.endswith(f"/inspector/visits/{visit.pk}/")
+        assert page.evaluate("document.getElementById('photo-status').dataset.pendingPhotos") == "1"
+
+        # --- back online: the photo is sent first, then the visit is submitted ---
+        context.set_offline(False)
+        page.evaluate("window.dispatchEvent(new Event('online'))")
+        _wait_synced(page, "submitted")
+        page.wait_for_function("document.getElementById('photo-status').dataset.pendingPhotos === '0'")
+
+        # --- logging out leaves nothing of the visit on the phone ---
+        assert page.evaluate("caches.keys().then(k => k.length)") > 0
+        with page.expect_navigation():
+            page.click("form[data-logout] button")
+        page.goto(f"{live_server.url}/accounts/login/")
+        left = page.evaluate("""async () => ({
+            caches: (await caches.keys()).length,
+            storage: localStorage.length,
+            databases: (await indexedDB.databases()).map(d => d.name),
+            workers: (await navigator.serviceWorker.getRegistrations()).length})""")
+        assert left == {"caches": 0, "storage": 0, "databases": [], "workers": 0}
+        assert errors == []
+        browser.close()
+        connections.close_all()  # queries made inside Playwright's greenlet opened their own connection
+
+    with tenant_scope(visit.body_id):
+        visit.refresh_from_db()
+        assert visit.state == Visit.State.SUBMITTED
+        saved = visit.photos.get()
+        assert saved.complete and saved.caption == "Kerb stock, bay 3" and saved.file.read() == photo

@@ -187,6 +187,41 @@ def test_photo_upload_in_chunks_resumes_and_checks_content(a, visit, login):
     assert too_big.status_code == 400
 
 
+def test_photo_named_by_the_device_starts_once_and_resumes(a, visit, login):
+    client = login(a.inspector)
+    op(client, visit, "start")
+    data = png_bytes(30, 30)
+    upload_id = str(uuid.uuid4())
+    start_url = reverse("inspector:photo-start", kwargs={"pk": visit.pk})
+    body = {"upload_id": upload_id, "filename": "kerb.png", "size": len(data), "caption": "Kerb stock"}
+    first = client.post(start_url, data=body, content_type="application/json")
+    assert first.status_code == 201 and first.json()["upload_id"] == upload_id
+    url = reverse("inspector:photo-chunk", kwargs={"pk": visit.pk, "upload_id": upload_id})
+    half = len(data) // 2
+    client.post(url, data=data[:half], content_type="application/octet-stream", headers={"Upload-Offset": "0"})
+    # The answer to the start was lost, the device starts again: same upload, and it says where to go on.
+    again = client.post(start_url, data=body, content_type="application/json").json()
+    assert again == {"upload_id": upload_id, "received": half, "size": len(data), "complete": False}
+    assert Photo.objects.filter(visit=visit).count() == 1
+    # The same id on another visit is refused; a malformed id is a field error.
+    other = services.do_assign(visit=Visit.objects.create(body=a.body, licence=a.insp_licence, site=a.insp_site,
+                                                          planned_for=timezone.localdate(),
+                                                          kind=Visit.Kind.PERIODIC), inspector=a.inspector)
+    op(client, other, "start")
+    other_url = reverse("inspector:photo-start", kwargs={"pk": other.pk})
+    reused = client.post(other_url, data=body, content_type="application/json")
+    assert reused.status_code == 400 and "upload_id" in reused.json()["errors"]
+    bad = client.post(start_url, data={**body, "upload_id": "not-a-uuid"}, content_type="application/json")
+    assert bad.status_code == 400 and "upload_id" in bad.json()["errors"]
+
+
+def test_logout_tells_the_browser_to_forget_the_site(a, login):
+    client = login(a.inspector)
+    response = client.post(reverse("logout"))
+    assert response.status_code == 302
+    assert response["Clear-Site-Data"] == '"cache", "storage"'
+
+
 # --- report, comment window, corrective actions ------------------------------------------------
 
 

@@ -50,6 +50,43 @@
     }).catch(function () { /* no service worker: the queue still works while the page stays open */ });
   }
 
+  // Photos taken offline wait in IndexedDB (localStorage cannot hold images): {id, visit, filename, size,
+  // caption, blob}. The id is the upload id the server will know the photo by, so a replayed start is harmless.
+  function photoStore(mode) {
+    return new Promise(function (resolve, reject) {
+      var open = indexedDB.open("inspections-photos", 1);
+      open.onupgradeneeded = function () { open.result.createObjectStore("photos", { keyPath: "id" }); };
+      open.onsuccess = function () { resolve(open.result.transaction("photos", mode).objectStore("photos")); };
+      open.onerror = function () { reject(open.error); };
+    });
+  }
+  function idbRequest(request) {
+    return new Promise(function (resolve, reject) {
+      request.onsuccess = function () { resolve(request.result); };
+      request.onerror = function () { reject(request.error); };
+    });
+  }
+  function queuedPhotos() {
+    if (!window.indexedDB) { return Promise.resolve([]); }
+    return photoStore("readonly").then(function (store) { return idbRequest(store.getAll()); });
+  }
+
+  // Logging out empties this device (the server sends Clear-Site-Data): say so first if work is unsent.
+  var logoutForm = document.querySelector("form[data-logout]");
+  if (logoutForm) {
+    logoutForm.addEventListener("submit", function (event) {
+      event.preventDefault();
+      queuedPhotos().catch(function () { return []; }).then(function (photos) {
+        var changes = load(QUEUE_KEY, []).length;
+        if ((changes || photos.length) && !window.confirm(changes + " change(s) and " + photos.length +
+            " photo(s) are not sent yet. Logging out deletes them from this device. Log out anyway?")) {
+          return;
+        }
+        logoutForm.submit();
+      });
+    });
+  }
+
   var app = document.getElementById("visit-app");
   if (!app) { return; }
 
@@ -179,6 +216,20 @@
     var op = pending[0];
     syncing = true;
     showStatus();
+    // A submitted visit takes no more photos: the ones still on the device go first.
+    var before = op.action === "submit" ? uploadPhotos() : Promise.resolve(0);
+    return before.then(function (photosLeft) {
+      if (photosLeft) { return "stop"; }
+      return send(op);
+    }).then(function (next) {
+      syncing = false;
+      render();
+      if (next === "next") { return flush(); }
+      if (!mine(queue()).length) { return uploadPhotos(); }
+    });
+  }
+
+  function send(op) {
     return fetch(opBase + op.action + "/", {
       method: "POST",
       credentials: "same-origin",
@@ -215,10 +266,6 @@
       });
     }).catch(function () {
       return "stop";  // network down: keep everything, try again later
-    }).then(function (next) {
-      syncing = false;
-      render();
-      if (next === "next") { return flush(); }
     });
   }
 
@@ -306,57 +353,107 @@
   document.getElementById("conflict-discard").addEventListener("click", function () { resolveConflict(false); });
   document.getElementById("conflict-reapply").addEventListener("click", function () { resolveConflict(true); });
 
-  // Photos: chunked and resumable (online only; the server says how much it holds, we go on from there).
+  // Photos: kept on the device first, then sent in resumable chunks whenever the visit is in progress on the
+  // server and the device is online (the server says how much it holds; we go on from there).
   var CHUNK = 256 * 1024;
   var photoForm = document.getElementById("photo-form");
   var photoStatus = document.getElementById("photo-status");
-  function sendChunks(url, file, offset) {
-    if (offset >= file.size) { return Promise.resolve(); }
+  var uploading = null;
+
+  function photosOfThisVisit() {
+    return queuedPhotos().then(function (all) { return all.filter(function (p) { return p.visit === visitId; }); });
+  }
+  function forgetPhoto(id) {
+    return photoStore("readwrite").then(function (store) { return idbRequest(store.delete(id)); });
+  }
+  function showPhotos(waiting, message) {
+    photoStatus.setAttribute("data-pending-photos", String(waiting));
+    photoStatus.textContent = message || (waiting ? waiting + " photo(s) kept on this device, sent when online."
+                                                  : photoStatus.textContent);
+  }
+
+  function sendChunks(url, blob, offset) {
+    if (offset >= blob.size) { return Promise.resolve(); }
     return fetch(url, { method: "POST", credentials: "same-origin",
                         headers: { "Upload-Offset": String(offset), "X-CSRFToken": csrfToken(),
                                    "Content-Type": "application/octet-stream" },
-                        body: file.slice(offset, offset + CHUNK) })
+                        body: blob.slice(offset, offset + CHUNK) })
       .then(function (r) { return r.json().then(function (p) { return { r: r, p: p }; }); })
       .then(function (x) {
-        if (x.r.status === 409) { return sendChunks(url, file, x.p.received); }
-        if (!x.r.ok) { throw new Error(JSON.stringify(x.p.errors || x.p)); }
+        if (x.r.status === 409) { return sendChunks(url, blob, x.p.received); }
+        if (!x.r.ok) { var refused = new Error(JSON.stringify(x.p.errors || x.p)); refused.refused = true; throw refused; }
         photoStatus.textContent = "Uploaded " + x.p.received + " / " + x.p.size + " bytes";
-        return sendChunks(url, file, x.p.received);
+        return sendChunks(url, blob, x.p.received);
       });
   }
+
+  function uploadPhoto(photo) {
+    return fetch(app.getAttribute("data-photo-url"), {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
+      body: JSON.stringify({ upload_id: photo.id, filename: photo.filename, size: photo.size, caption: photo.caption })
+    }).then(function (r) {
+      return r.json().then(function (p) {
+        if (!r.ok) { var refused = new Error(JSON.stringify(p.errors || p)); refused.refused = true; throw refused; }
+        return sendChunks(app.getAttribute("data-photo-url") + photo.id + "/", photo.blob, p.received);
+      });
+    });
+  }
+
+  // Resolves to the number of this visit's photos still on the device.
+  function uploadPhotos() {
+    if (uploading) { return uploading; }
+    uploading = photosOfThisVisit().then(function (photos) {
+      if (!photos.length || !navigator.onLine || server.state !== "in_progress") {
+        return { left: photos.length, done: false };
+      }
+      var photo = photos[0];
+      return uploadPhoto(photo).then(function () {
+        return forgetPhoto(photo.id).then(function () {
+          photoStatus.textContent = "Photo " + photo.filename + " saved.";
+          return { left: photos.length - 1, done: true };
+        });
+      }, function (error) {
+        if (!error.refused) { return { left: photos.length, done: false }; }  // network: keep it, try later
+        return forgetPhoto(photo.id).then(function () {
+          photoStatus.textContent = "Photo " + photo.filename + " refused: " + error.message;
+          return { left: photos.length - 1, done: true };
+        });
+      });
+    }).catch(function () { return { left: 0, done: false }; }).then(function (result) {
+      uploading = null;
+      showPhotos(result.left);
+      return result.left && result.done ? uploadPhotos() : result.left;
+    });
+    return uploading;
+  }
+
   photoForm.addEventListener("submit", function (event) {
     event.preventDefault();
     var file = photoForm.elements.photo.files[0];
     if (!file) { return; }
-    var resumeKey = "inspections.upload." + visitId + "." + file.name + "." + file.size;
-    var known = load(resumeKey, null);
-    var start = known ? fetch(known, { credentials: "same-origin" }).then(function (r) {
-      return r.ok ? r.json().then(function (p) { return { url: known, received: p.received }; }) : null;
-    }) : Promise.resolve(null);
-    start.then(function (resume) {
-      if (resume) { return resume; }
-      return fetch(app.getAttribute("data-photo-url"), {
-        method: "POST", credentials: "same-origin",
-        headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
-        body: JSON.stringify({ filename: file.name, size: file.size, caption: photoForm.elements.caption.value })
-      }).then(function (r) { return r.json().then(function (p) {
-        if (!r.ok) { throw new Error(JSON.stringify(p.errors)); }
-        var url = app.getAttribute("data-photo-url") + p.upload_id + "/";
-        save(resumeKey, url);
-        return { url: url, received: 0 };
-      }); });
-    }).then(function (u) { return sendChunks(u.url, file, u.received); })
-      .then(function () { localStorage.removeItem(resumeKey); photoStatus.textContent = "Photo saved."; photoForm.reset(); })
-      .catch(function (e) {
-        photoStatus.textContent = navigator.onLine ? "Photo refused: " + e.message
-          : "Offline: the upload resumes where it stopped when you send it again online.";
-      });
+    var caption = photoForm.elements.caption.value;
+    // Keep a copy of the bytes, not a reference to a file the phone may move or delete.
+    file.arrayBuffer().then(function (bytes) {
+      var photo = { id: uuid4(), visit: visitId, filename: file.name, size: file.size, caption: caption,
+                    blob: new Blob([bytes], { type: file.type }), at: new Date().toISOString() };
+      return photoStore("readwrite").then(function (store) { return idbRequest(store.put(photo)); });
+    }).then(function () {
+      photoForm.reset();
+      return photosOfThisVisit();
+    }).then(function (photos) {
+      showPhotos(photos.length);
+      uploadPhotos();
+    }).catch(function (error) {
+      photoStatus.textContent = "This device could not keep the photo: " + error;
+    });
   });
 
-  window.addEventListener("online", function () { flush(); });
+  window.addEventListener("online", function () { flush(); uploadPhotos(); });
   window.addEventListener("offline", showStatus);
-  setInterval(function () { if (navigator.onLine) { flush(); } }, 15000);
-  window.inspectionsSync = { flush: flush, queue: queue };
+  setInterval(function () { if (navigator.onLine) { flush(); uploadPhotos(); } }, 15000);
+  window.inspectionsSync = { flush: flush, queue: queue, uploadPhotos: uploadPhotos };
   render();
   flush();
+  uploadPhotos();
 })();
