@@ -15,6 +15,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from types import SimpleNamespace
 
 from django.contrib.auth.models import Permission
 from django.db import connection
@@ -25,6 +26,7 @@ from certification.models import Role
 from inspections.models import ConflictOfInterest, Qualification, Visit, VisitUserObjectPermission
 from licences.models import Licence
 from marks.models import Regulation, RegulationVersion
+from marks.selectors import in_force_between, prorated, share_of_year
 
 PLANNED_LICENCE_STATES = [Licence.State.ADMISSION, Licence.State.ACTIVE, Licence.State.SUSPENDED]
 VISIT_PERMS = ("view_visit", "change_visit")
@@ -85,7 +87,7 @@ def plan(body, year, today=None):
 
     licences_qs = Licence.objects.filter(body=body, state__in=PLANNED_LICENCE_STATES)
     licences = list(licences_qs.values_list("id", "holder_id", "site_id", "inspection_regime",
-                                            "regulation_version_id"))
+                                            "regulation_version_id", "created_at", "granted_on", "expires_on"))
     if not licences:
         return result
     versions = {
@@ -154,10 +156,17 @@ def plan(body, year, today=None):
         return needed <= valid
 
     rows = []
-    for licence_id, holder_id, site_id, regime, version_id in licences:
+    for licence_id, holder_id, site_id, regime, version_id, created_at, granted_on, expires_on in licences:
         version = versions[version_id]
-        n = visits_in_year(Decimal(_frequency(version, regime)), year, licence_id)
-        if n <= 0:
+        since, until = in_force_between(SimpleNamespace(created_at=created_at, granted_on=granted_on,
+                                                        expires_on=expires_on))
+        share = share_of_year(year, since, until)
+        frequency = Decimal(_frequency(version, regime))
+        # A part-year licence gets its prorated visits, placed within the days it is in force.
+        n = prorated(frequency, share) if share < 1 else visits_in_year(frequency, year, licence_id)
+        window_start = max(start, since) if since else start
+        window_end = min(end, until) if until else end
+        if n <= 0 or window_end < window_start:
             continue
         unannounced = int((Decimal(n) * Decimal(version["unannounced_share"])).quantize(
             Decimal(1), rounding=ROUND_HALF_UP))
@@ -166,7 +175,7 @@ def plan(body, year, today=None):
             if seq in existing.get(licence_id, ()):
                 result.skipped_existing += 1
                 continue
-            day = slot_date(start, end, n, seq, licence_id)
+            day = slot_date(window_start, window_end, n, seq, licence_id)
             if regime == Licence.Regime.ADMISSION and seq == 1:
                 kind, announced = Visit.Kind.INITIAL, True
             elif (licence_id + seq) % n < unannounced:

@@ -135,10 +135,15 @@ class InspectionPlan:
     samples: int  # samples to take this year
     sampled_properties: list  # Requirement rows tested on the samples
     checklist: list  # ChecklistItem rows the inspector goes through
+    share: Decimal = Decimal(1)  # part of the year the licence is in force (prorates visits and samples)
 
     @property
     def announced(self):
         return self.visits - self.unannounced
+
+    @property
+    def share_percent(self):
+        return int((self.share * 100).to_integral_value(rounding=ROUND_HALF_UP))
 
     def as_dict(self):
         return {
@@ -158,6 +163,31 @@ def visits_for_regime(version, regime):
     }[regime]
 
 
+def in_force_between(licence):
+    """First and last day the licence is in force (``None``: no end). It counts from its creation (admission)
+    or from an earlier grant date (a licence taken over from a previous system)."""
+    since = licence.created_at.date() if licence.created_at else None
+    if licence.granted_on and (since is None or licence.granted_on < since):
+        since = licence.granted_on
+    return since, licence.expires_on
+
+
+def share_of_year(year, since=None, until=None):
+    """The fraction of ``year``'s days between ``since`` and ``until`` (inclusive; ``None`` is open)."""
+    first, last = date(year, 1, 1), date(year, 12, 31)
+    start = max(first, since) if since else first
+    end = min(last, until) if until else last
+    if end < start:
+        return Decimal(0)
+    return Decimal((end - start).days + 1) / Decimal((last - first).days + 1)
+
+
+def prorated(per_year, share):
+    """Whole visits or samples for part of a year: the yearly figure times the share, rounded up (a licence in
+    force for any part of the year gets at least one when the regulation asks for any)."""
+    return int((Decimal(per_year) * share).to_integral_value(rounding=ROUND_CEILING))
+
+
 def inspection_plan(licence, year, on_date=None):
     """How many visits (announced/unannounced) and samples ``licence`` needs in ``year``, what is sampled and
     which checklist applies.
@@ -165,14 +195,17 @@ def inspection_plan(licence, year, on_date=None):
     The version is the one that applies to the licence on ``on_date`` (default: today when ``year`` is the
     current year, else 1 January of ``year``); the visit frequency follows ``licence.inspection_regime``.
     Fractional frequencies are rounded up to whole visits; the unannounced count is the unannounced share of
-    those visits rounded half up, and at least one when the share is positive.
+    those visits rounded half up, and at least one when the share is positive. A licence in force for only
+    part of the year (created or granted, or expiring, during it) gets its visits and samples prorated by
+    days, rounded up.
     """
     if on_date is None:
         today = timezone.localdate()
         on_date = today if today.year == year else date(year, 1, 1)
     version = version_for_licence(licence, on_date)
     stated = Decimal(visits_for_regime(version, licence.inspection_regime))
-    visits = int(stated.to_integral_value(rounding=ROUND_CEILING))
+    in_force = share_of_year(year, *in_force_between(licence))
+    visits = prorated(stated, in_force)
     share = Decimal(version.unannounced_share)
     unannounced = int((visits * share).to_integral_value(rounding=ROUND_HALF_UP)) if visits else 0
     if visits and share > 0:
@@ -182,8 +215,8 @@ def inspection_plan(licence, year, on_date=None):
     checklist = list(ChecklistItem.objects.filter(version=version))
     return InspectionPlan(
         licence=licence, year=year, version=version, regime=licence.inspection_regime, visits_per_year=stated,
-        visits=visits, unannounced=unannounced, samples=version.samples_per_year,
-        sampled_properties=sampled, checklist=checklist,
+        visits=visits, unannounced=unannounced, samples=prorated(version.samples_per_year, in_force),
+        sampled_properties=sampled, checklist=checklist, share=in_force,
     )
 
 

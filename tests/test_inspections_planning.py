@@ -71,6 +71,21 @@ def test_visits_per_regime_kinds_and_unannounced_share(a):
     assert days[-1] - days[0] > dt.timedelta(days=240)  # spread across the year
 
 
+def test_part_year_licences_get_prorated_visits_within_their_days(a):
+    new, expiring = add_licences(a, 2, prefix="PART")
+    # Created 1 October: 2 visits × 92/365 = 0.50 → 1, in the last quarter.
+    Licence.objects.filter(pk=new.pk).update(created_at=dt.datetime(YEAR, 10, 1, tzinfo=dt.UTC))
+    # Expires 31 March: 2 × 90/365 = 0.49 → 1, in the first quarter.
+    Licence.objects.filter(pk=expiring.pk).update(created_at=dt.datetime(2020, 1, 1, tzinfo=dt.UTC),
+                                                  granted_on=dt.date(2020, 1, 1), expires_on=dt.date(YEAR, 3, 31))
+    plan(a)
+    new_days = list(Visit.objects.filter(licence=new).values_list("planned_for", flat=True))
+    expiring_days = list(Visit.objects.filter(licence=expiring).values_list("planned_for", flat=True))
+    assert len(new_days) == 1 and dt.date(YEAR, 10, 1) <= new_days[0] <= dt.date(YEAR, 12, 31)
+    assert len(expiring_days) == 1 and dt.date(YEAR, 1, 1) <= expiring_days[0] <= dt.date(YEAR, 3, 31)
+    assert ours(a).filter(licence=a.insp_licence).count() == 2  # the whole-year licence keeps its 2
+
+
 def test_replanning_is_idempotent_and_tops_up_after_regime_change(a):
     first = plan(a)
     assert [licence for _, licence, _ in created_for_ours(a, first)] == [a.insp_licence.pk] * 2

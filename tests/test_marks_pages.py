@@ -441,7 +441,7 @@ def test_inspection_plans_page_for_planners(world, login):
         site = Site.objects.create(body=a.body, holder=a.holder, name="Plant")
         Licence.objects.create(body=a.body, holder=a.holder, site=site, mark=a.regulation.mark,
                                regulation_version=a.regulation_version, number="COPRO-A-0042",
-                               state="active", inspection_regime="reinforced")
+                               state="active", inspection_regime="reinforced", granted_on=date(2020, 1, 1))
     response = login(a.admin).get(reverse("staff:inspection-plans") + "?year=2026")
     html = response.content.decode()
     assert response.status_code == 200

@@ -1,6 +1,6 @@
 """Regulation versioning rules, mandates, the version a licence follows, and inspection plans."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -50,7 +50,8 @@ def make_licence(body, version, regime="normal", number="L-1"):
         body=body, name="Asfalt NV", company_number="BE0403170701")
     site = Site.objects.filter(holder=holder).first() or Site.objects.create(body=body, holder=holder, name="Gent plant")
     return Licence.objects.create(body=body, holder=holder, site=site, mark=version.regulation.mark,
-                                  regulation_version=version, number=number, inspection_regime=regime)
+                                  regulation_version=version, number=number, inspection_regime=regime,
+                                  granted_on=date(2020, 1, 1))  # in force for every year the tests plan
 
 
 def publish(version, effective, transition=None):
@@ -291,6 +292,26 @@ def test_licence_keeps_its_version_until_the_transition_ends(built, body):
 
 
 # --- inspection plan ------------------------------------------------------------------------------------
+
+def test_inspection_plan_prorates_a_licence_in_force_for_part_of_the_year(built, body):
+    v2 = built["TRA 11"][-1]  # normal regime: 5 visits and 4 samples a year
+    licence = make_licence(body, v2, regime="normal")
+    # Granted 1 October 2026 (a new licence): 92 of 365 days → 5 × 92/365 = 1.26 → 2 visits; 4 × 92/365 = 1.01 → 2.
+    Licence.objects.filter(pk=licence.pk).update(granted_on=date(2026, 10, 1), created_at=datetime(2026, 10, 1,
+                                                                                                     tzinfo=UTC))
+    licence.refresh_from_db()
+    plan = selectors.inspection_plan(licence, 2026)
+    assert plan.share == Decimal(92) / Decimal(365)
+    assert (plan.visits, plan.samples) == (2, 2)
+    assert selectors.inspection_plan(licence, 2027).visits == 5  # the next year is a whole one
+    assert selectors.inspection_plan(licence, 2025).visits == 0  # not in force yet
+    # Expiring on 31 January 2027: 31 days → 5 × 31/365 = 0.42 → 1 visit, 4 × 31/365 = 0.34 → 1 sample.
+    Licence.objects.filter(pk=licence.pk).update(expires_on=date(2027, 1, 31))
+    licence.refresh_from_db()
+    plan = selectors.inspection_plan(licence, 2027)
+    assert (plan.visits, plan.samples) == (1, 1)
+    assert selectors.inspection_plan(licence, 2028).visits == 0
+
 
 @pytest.mark.parametrize("regime, visits, unannounced", [
     ("admission", 6, 2),  # 6 × 0.25 = 1.5 → 2
