@@ -36,6 +36,22 @@ def _wait_synced(page, state=None):
         page.wait_for_function(f"document.getElementById('visit-app').dataset.state === '{state}'", timeout=15000)
 
 
+def _phone(p, live_server, user, next_path, **context_options):
+    """A logged-in phone: (browser, context, page, page errors)."""
+    browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
+                                  **context_options)
+    page = context.new_page()
+    page.set_default_timeout(20000)
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{live_server.url}/accounts/login/?next={next_path}")
+    page.fill("#id_username", user.email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    return browser, context, page, errors
+
+
 def _sign(page, name):
     page.fill("input[name=signer]", name)
     page.locator("#signature-pad").scroll_into_view_if_needed()
@@ -68,17 +84,8 @@ def test_visit_from_assigned_to_submitted_with_offline_replay(live_server, plain
 
     visit = assigned_visit
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
-                                      device_scale_factor=2)
-        page = context.new_page()
-        page.set_default_timeout(20000)
-        errors = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.goto(f"{live_server.url}/accounts/login/?next=/inspector/")
-        page.fill("#id_username", world.a.inspector.email)
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
+        browser, context, page, errors = _phone(p, live_server, world.a.inspector, "/inspector/",
+                                                device_scale_factor=2)
         page.wait_for_url("**/inspector/")
         page.click(f"a[href='/inspector/visits/{visit.pk}/']")
         page.wait_for_selector("#visit-app")
@@ -154,14 +161,7 @@ def test_stale_offline_edit_is_refused_and_the_conflict_shown(live_server, plain
 
     visit = assigned_visit
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
-        page = context.new_page()
-        page.set_default_timeout(20000)
-        page.goto(f"{live_server.url}/accounts/login/?next=/inspector/visits/{visit.pk}/")
-        page.fill("#id_username", world.a.inspector.email)
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
+        browser, context, page, _ = _phone(p, live_server, world.a.inspector, f"/inspector/visits/{visit.pk}/")
         page.wait_for_selector("#visit-app")
         page.click("#start-visit")
         _wait_synced(page, "in_progress")
@@ -203,16 +203,7 @@ def test_photo_taken_offline_goes_before_the_submission_and_logout_empties_the_p
     visit = assigned_visit
     photo = png_bytes(64, 48)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
-        page = context.new_page()
-        page.set_default_timeout(20000)
-        errors = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.goto(f"{live_server.url}/accounts/login/?next=/inspector/visits/{visit.pk}/")
-        page.fill("#id_username", world.a.inspector.email)
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
+        browser, context, page, errors = _phone(p, live_server, world.a.inspector, f"/inspector/visits/{visit.pk}/")
         page.wait_for_selector("#visit-app")
         page.wait_for_function("caches.match(location.pathname).then(Boolean)", timeout=15000)
         page.click("#start-visit")
