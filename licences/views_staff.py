@@ -167,6 +167,7 @@ def _licence_context(request, licence, **forms_):
         "history": licence.history.select_related("recorded_by"),
         "decisions": licence.decisions.select_related("decided_by"),
         "sanctions": licence.sanctions.all(),
+        "expiry_notices": licence.expiry_notices.filter(expires_on=licence.expires_on).order_by("-threshold_days"),
         "appeals": Appeal.objects.filter(decision__licence=licence).prefetch_related("committee"),
         "certificates": licence.certificates.all().order_by("-version"),
         "visits": selectors.licence_visits(licence),
