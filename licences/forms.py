@@ -66,6 +66,12 @@ class ProductForm(forms.Form):
         return result
 
 
+class ProductEditForm(ProductForm):
+    """Editing carries the ``row_version`` the form showed: a concurrent edit is detected, never overwritten."""
+
+    row_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
 class InviteForm(forms.Form):
     email = forms.EmailField()
     role = forms.ChoiceField(choices=HolderMembership.Role.choices)
