@@ -125,6 +125,9 @@ class DecisionForm(forms.Form):
     products = forms.ModelMultipleChoiceField(queryset=None, required=False, widget=forms.CheckboxSelectMultiple,
                                               help_text="For scope extension or reduction.")
     language = forms.ChoiceField(choices=Certificate.Language.choices, initial="en", label="Certificate language")
+    valid_years = forms.IntegerField(required=False, min_value=1, max_value=10, label="Validity (years)",
+                                     help_text="Grant: validity from the grant date. Renew: years added to the "
+                                               "current expiry date.")
 
     def __init__(self, *args, licence, **kwargs):
         super().__init__(*args, **kwargs)

@@ -258,6 +258,7 @@ class Decision(TenantModel):
         REINSTATE = "reinstate", _("Reinstate")
         WITHDRAW = "withdraw", _("Withdraw")
         REFUSE = "refuse", _("Refuse")
+        RENEW = "renew", _("Renew (extend validity)")
 
     licence = models.ForeignKey(Licence, on_delete=models.PROTECT, related_name="decisions")
     application = models.ForeignKey(Application, on_delete=models.PROTECT, null=True, blank=True,

@@ -61,6 +61,23 @@ def expiry_notices(holder):
     return list(latest.values())
 
 
+def certificate_changes(licence):
+    """What the current certificate states that is no longer true (certificates are frozen at issue): the
+    top-level parts of its content (products, holder, site…) that differ from a certificate issued now."""
+    import json
+
+    from django.core.serializers.json import DjangoJSONEncoder
+
+    from licences.services import certificate_content, current_certificate
+
+    certificate = current_certificate(licence)
+    if certificate is None or licence.state not in PUBLIC_LICENCE_STATES:
+        return []
+    now = json.loads(json.dumps(certificate_content(licence), cls=DjangoJSONEncoder))
+    return sorted(key for key in now.keys() | certificate.content.keys()
+                  if now.get(key) != certificate.content.get(key))
+
+
 def licence_visits(licence):
     from inspections.models import Visit
 
@@ -68,8 +85,8 @@ def licence_visits(licence):
 
 
 def end_of_day(day):
-    return timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min)) - dt.timedelta(
-        microseconds=1)
+    """The last instant of ``day`` (local time); also for 9999-12-31, where "next midnight" does not exist."""
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.max))
 
 
 def verification_url(full_number):

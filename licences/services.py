@@ -411,7 +411,17 @@ TRANSITIONS = {
     Decision.Kind.REINSTATE: ({Licence.State.SUSPENDED}, Licence.State.ACTIVE),
     Decision.Kind.WITHDRAW: ({Licence.State.ACTIVE, Licence.State.SUSPENDED, Licence.State.ADMISSION},
                              Licence.State.WITHDRAWN),
+    Decision.Kind.RENEW: ({Licence.State.ACTIVE, Licence.State.SUSPENDED}, None),
 }
+MAX_VALID_YEARS = 10
+
+
+def add_years(day, years):
+    """The same calendar day ``years`` later (29 February becomes 28 February in a common year)."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
 CERTIFICATE_STATUS = {Decision.Kind.SUSPEND: "suspended", Decision.Kind.REINSTATE: "reinstated",
                       Decision.Kind.WITHDRAW: "withdrawn"}
 
@@ -419,7 +429,11 @@ CERTIFICATE_STATUS = {Decision.Kind.SUSPEND: "suspended", Decision.Kind.REINSTAT
 @transaction.atomic
 def do_take_decision(*, licence, kind, by, reason, effective_from=None, products=None, language="en",
                      valid_years=None):
-    """Grant, extend/reduce scope, suspend, reinstate, withdraw or refuse; writes the state history and audit."""
+    """Grant, extend/reduce scope, suspend, reinstate, withdraw, refuse or renew; writes the state history and audit.
+
+    ``valid_years``: for a grant, the validity from the grant date (sets ``expires_on``, the last valid day); for
+    a renewal (required), how far the current expiry date moves. A renewal of an active licence re-issues the
+    certificate (its validity changes)."""
     licence = Licence.objects.select_for_update().get(pk=licence.pk)
     check_decider(by, licence)
     if not (reason or "").strip():
@@ -431,6 +445,12 @@ def do_take_decision(*, licence, kind, by, reason, effective_from=None, products
     last = licence.history.order_by("-effective_from", "-id").first()
     if last is not None and effective_from < last.effective_from:
         raise Refused("A decision cannot take effect before the licence's last recorded change.")
+    if valid_years is not None and not 1 <= int(valid_years) <= MAX_VALID_YEARS:
+        raise Refused(f"The validity is between 1 and {MAX_VALID_YEARS} years.")
+    if kind == Decision.Kind.RENEW and not valid_years:
+        raise Refused("Give the renewal period in years.")
+    if kind == Decision.Kind.RENEW and licence.expires_on is None:
+        raise Refused("This licence has no expiry date: there is nothing to renew.")
     before = audit.snapshot(licence)
     products = list(products or [])
     added, removed = [], []
@@ -460,8 +480,12 @@ def do_take_decision(*, licence, kind, by, reason, effective_from=None, products
         licence.granted_on = timezone.localdate(effective_from)
         licence.inspection_regime = Licence.Regime.NORMAL
         if valid_years:
-            licence.expires_on = licence.granted_on.replace(year=licence.granted_on.year + valid_years)
+            licence.expires_on = add_years(licence.granted_on, int(valid_years))
         licence.save(update_fields=["granted_on", "inspection_regime", "expires_on"])
+    if kind == Decision.Kind.RENEW:
+        # extends the current validity; expiry notices start again for the new date
+        licence.expires_on = add_years(licence.expires_on, int(valid_years))
+        licence.save(update_fields=["expires_on"])
     if application is not None and application.state == Application.State.ADMISSION:
         app_before = audit.snapshot(application)
         application.state = Application.State.GRANTED if kind == Decision.Kind.GRANT else Application.State.REFUSED
@@ -471,7 +495,8 @@ def do_take_decision(*, licence, kind, by, reason, effective_from=None, products
     audit.record("licence.update", licence, before=before, after=audit.snapshot(licence), reason=reason)
     if kind in CERTIFICATE_STATUS:
         _publish_certificate_status(licence, CERTIFICATE_STATUS[kind], effective_from)
-    if kind in (Decision.Kind.GRANT, Decision.Kind.EXTEND_SCOPE, Decision.Kind.REDUCE_SCOPE):
+    if kind in (Decision.Kind.GRANT, Decision.Kind.EXTEND_SCOPE, Decision.Kind.REDUCE_SCOPE) or (
+            kind == Decision.Kind.RENEW and licence.state == Licence.State.ACTIVE):
         do_issue_certificate(licence=licence, by=by, language=language)
     return decision
 

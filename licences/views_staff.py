@@ -167,6 +167,7 @@ def _licence_context(request, licence, **forms_):
         "history": licence.history.select_related("recorded_by"),
         "decisions": licence.decisions.select_related("decided_by"),
         "sanctions": licence.sanctions.all(),
+        "certificate_changes": selectors.certificate_changes(licence),
         "expiry_notices": licence.expiry_notices.filter(expires_on=licence.expires_on).order_by("-threshold_days"),
         "appeals": Appeal.objects.filter(decision__licence=licence).prefetch_related("committee"),
         "certificates": licence.certificates.all().order_by("-version"),
@@ -205,7 +206,8 @@ def licence_decide(request, pk):
         data = form.cleaned_data
         decision = run_service(form, lambda: services.do_take_decision(
             licence=licence, kind=data["kind"], by=request.user, reason=data["reason"],
-            effective_from=_effective(data["effective_on"]), products=data["products"], language=data["language"]))
+            effective_from=_effective(data["effective_on"]), products=data["products"], language=data["language"],
+            valid_years=data["valid_years"]))
         if decision:
             messages.success(request, f"Decision recorded: {decision.get_kind_display()}.")
             return redirect("staff:licence-detail", pk=licence.pk)

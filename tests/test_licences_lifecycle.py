@@ -227,6 +227,11 @@ def test_verification_is_not_certified_after_the_expiry_date_even_before_the_job
     assert (api.json()["valid_on_date"], api.json()["state_on_date"]) == (False, "expired")
     licence.refresh_from_db()
     assert licence.state == Licence.State.ACTIVE
+    last_day = client.get("/api/v1/verify/", {"reference": product.quick_code, "date": "9999-12-31"})
+    assert last_day.status_code == 200 and last_day.json()["state_on_date"] == "expired"
+    page = client.get(reverse("public:verify-certificate", kwargs={"number": certificate.full_number}),
+                      {"on_date": "9999-12-31"})
+    assert page.status_code == 200
 
 
 def test_a_licence_that_lapses_while_suspended_expires_instead_of_coming_back(world):
@@ -324,3 +329,46 @@ def test_management_command_runs_it_now(world, capsys):
     assert licence.state == Licence.State.EXPIRED
     with pytest.raises(CommandError):
         call_command("run_licence_lifecycle", "--body", "no-such-body")
+
+
+def test_renewal_extends_validity_reissues_the_certificate_and_rearms_notices(world, login, mailoutbox,
+                                                                            django_capture_on_commit_callbacks):
+    a = world.a
+    licence, product, certificate = new_licence(a, expires_in=20)
+    with tenant_scope(a.body), django_capture_on_commit_callbacks(execute=True):
+        assert services.run_due_lifecycle()["errors"] == 0
+        assert LicenceExpiryNotice.objects.filter(licence=licence).count() == 1
+        with pytest.raises(services.Refused, match="years"):
+            services.do_take_decision(licence=licence, kind=Decision.Kind.RENEW, by=a.officer, reason="renewal")
+    response = login(a.officer).post(reverse("staff:licence-decide", kwargs={"pk": licence.pk}), {
+        "kind": "renew", "reason": "Periodic review conclusive", "valid_years": 2, "language": "en"})
+    assert response.status_code == 302
+    licence.refresh_from_db()
+    assert licence.expires_on == services.add_years(day(20), 2)
+    with tenant_scope(a.body):
+        renewed = services.current_certificate(licence)
+        assert (renewed.version, renewed.valid_until) == (certificate.version + 1, licence.expires_on)
+        assert services.do_send_expiry_notice(licence=licence) is None  # the new date is far away
+        assert services.do_send_expiry_notice(licence=licence, today=licence.expires_on - dt.timedelta(days=80))
+        no_expiry, _, _ = new_licence(a)
+        with pytest.raises(services.Refused, match="no expiry date"):
+            services.do_take_decision(licence=no_expiry, kind=Decision.Kind.RENEW, by=a.officer, reason="x",
+                                      valid_years=1)
+    with public_reads():
+        assert selectors.verify_delivery(product.quick_code, day(25)).valid_on_date is True
+    assert services.add_years(dt.date(2028, 2, 29), 1) == dt.date(2029, 2, 28)
+
+
+def test_staff_licence_page_flags_a_certificate_that_no_longer_matches(world, login):
+    a = world.a
+    licence, product, _ = new_licence(a)
+    url = reverse("staff:licence-detail", kwargs={"pk": licence.pk})
+    staff = login(a.officer)
+    assert 'id="certificate-outdated"' not in staff.get(url).content.decode()
+    with tenant_scope(a.body):
+        services.do_update_product(product=product, changes={"commercial_name": "Renamed after issue"})
+    page = staff.get(url).content.decode()
+    assert 'id="certificate-outdated"' in page and "products" in page.split('id="certificate-outdated"')[1][:300]
+    with tenant_scope(a.body):
+        services.do_issue_certificate(licence=licence, by=a.officer)
+    assert 'id="certificate-outdated"' not in staff.get(url).content.decode()
