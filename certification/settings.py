@@ -299,6 +299,13 @@ CELERY_BEAT_SCHEDULE.update({
         "schedule": 300,
     },
 })
+# Time-driven licence changes (scheduled changes, sanction end dates, expiry, expiry notices): one task per
+# body, idempotent, so running it often only makes the changes land sooner after midnight.
+LICENCE_EXPIRY_NOTICE_DAYS = [int(days) for days in env_list("LICENCE_EXPIRY_NOTICE_DAYS", "90,30")]
+CELERY_BEAT_SCHEDULE["licences-lifecycle"] = {
+    "task": "licences.tasks.run_licence_lifecycle",
+    "schedule": env_int("LICENCE_LIFECYCLE_EVERY_SECONDS", 3600),
+}
 # --- api ---
 # API keys first (they carry their own tenant scope), sessions for the browsable docs and the portals.
 REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = [

@@ -66,6 +66,12 @@ class ProductForm(forms.Form):
         return result
 
 
+class ProductEditForm(ProductForm):
+    """Editing carries the ``row_version`` the form showed: a concurrent edit is detected, never overwritten."""
+
+    row_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
 class InviteForm(forms.Form):
     email = forms.EmailField()
     role = forms.ChoiceField(choices=HolderMembership.Role.choices)
@@ -119,6 +125,9 @@ class DecisionForm(forms.Form):
     products = forms.ModelMultipleChoiceField(queryset=None, required=False, widget=forms.CheckboxSelectMultiple,
                                               help_text="For scope extension or reduction.")
     language = forms.ChoiceField(choices=Certificate.Language.choices, initial="en", label="Certificate language")
+    valid_years = forms.IntegerField(required=False, min_value=1, max_value=10, label="Validity (years)",
+                                     help_text="Grant: validity from the grant date. Renew: years added to the "
+                                               "current expiry date.")
 
     def __init__(self, *args, licence, **kwargs):
         super().__init__(*args, **kwargs)

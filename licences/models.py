@@ -80,6 +80,8 @@ class Product(TenantModel):
     declared_characteristics = models.JSONField(default=dict, blank=True)
     quick_code = models.CharField(
         max_length=8, unique=True, help_text=_("8-digit code printed on delivery notes for quick verification."))
+    row_version = models.PositiveIntegerField(
+        default=1, help_text=_("Optimistic concurrency: bumped on every edit; a form carries the one it showed."))
 
     scope_paths = {"body": "body", "holder": "holder"}
 
@@ -161,6 +163,29 @@ class LicenceStateChange(TenantModel):
         return f"{self.licence.number}: {self.state} from {self.effective_from:%Y-%m-%d}"
 
 
+class LicenceExpiryNotice(TenantModel):
+    """A notice sent to the holder ahead of a licence's expiry: one per threshold (e.g. 90, 30 days) and expiry date."""
+
+    licence = models.ForeignKey(Licence, on_delete=models.PROTECT, related_name="expiry_notices")
+    expires_on = models.DateField(help_text=_("The expiry date the notice announced."))
+    threshold_days = models.PositiveSmallIntegerField()
+    days_left = models.IntegerField()
+    sent_at = models.DateTimeField(auto_now_add=True)
+    recipients = models.JSONField(default=list, blank=True)
+
+    scope_paths = {"body": "body", "holder": "licence__holder"}
+
+    class Meta:
+        ordering = ["-sent_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["licence", "expires_on", "threshold_days"],
+                                    name="licence_expiry_notice_once_per_threshold"),
+        ]
+
+    def __str__(self):
+        return f"{self.licence.number}: expires {self.expires_on} ({self.threshold_days}-day notice)"
+
+
 class Application(TenantModel):
     """A supplier's request for certification of products of one site under one mark.
 
@@ -233,6 +258,7 @@ class Decision(TenantModel):
         REINSTATE = "reinstate", _("Reinstate")
         WITHDRAW = "withdraw", _("Withdraw")
         REFUSE = "refuse", _("Refuse")
+        RENEW = "renew", _("Renew (extend validity)")
 
     licence = models.ForeignKey(Licence, on_delete=models.PROTECT, related_name="decisions")
     application = models.ForeignKey(Application, on_delete=models.PROTECT, null=True, blank=True,

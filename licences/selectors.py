@@ -19,6 +19,7 @@ from licences.models import (
     Certificate,
     HolderMembership,
     Licence,
+    LicenceExpiryNotice,
     LicenceHolder,
     LicenceStateChange,
     Product,
@@ -47,6 +48,36 @@ def certificates():
     return Certificate.objects.select_related("licence__holder", "licence__mark")
 
 
+def expiry_notices(holder):
+    """The latest expiry notice of each of the holder's licences that still runs towards that expiry date."""
+    from django.db.models import F
+
+    notices = (LicenceExpiryNotice.objects.filter(licence__holder=holder, expires_on=F("licence__expires_on"),
+                                                  licence__state__in=PUBLIC_LICENCE_STATES)
+               .select_related("licence__mark").order_by("licence__number", "threshold_days", "-pk"))
+    latest = {}
+    for notice in notices:
+        latest.setdefault(notice.licence_id, notice)
+    return list(latest.values())
+
+
+def certificate_changes(licence):
+    """What the current certificate states that is no longer true (certificates are frozen at issue): the
+    top-level parts of its content (products, holder, site…) that differ from a certificate issued now."""
+    import json
+
+    from django.core.serializers.json import DjangoJSONEncoder
+
+    from licences.services import certificate_content, current_certificate
+
+    certificate = current_certificate(licence)
+    if certificate is None or licence.state not in PUBLIC_LICENCE_STATES:
+        return []
+    now = json.loads(json.dumps(certificate_content(licence), cls=DjangoJSONEncoder))
+    return sorted(key for key in now.keys() | certificate.content.keys()
+                  if now.get(key) != certificate.content.get(key))
+
+
 def licence_visits(licence):
     from inspections.models import Visit
 
@@ -54,8 +85,8 @@ def licence_visits(licence):
 
 
 def end_of_day(day):
-    return timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min)) - dt.timedelta(
-        microseconds=1)
+    """The last instant of ``day`` (local time); also for 9999-12-31, where "next midnight" does not exist."""
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.max))
 
 
 def verification_url(full_number):
@@ -138,6 +169,15 @@ def public_history(licence):
                 .values("state", "effective_from"))
 
 
+def state_within_validity(licence, state, day):
+    """A licence is not valid after its expiry date even before the lifecycle job has recorded the expiry
+    (it runs hourly) and for dates still to come: an active or suspended state past ``expires_on`` reads as
+    expired."""
+    if state in (Licence.State.ACTIVE, Licence.State.SUSPENDED) and licence.expires_on and day > licence.expires_on:
+        return Licence.State.EXPIRED
+    return state
+
+
 @dataclass
 class Verification:
     reference: str
@@ -204,12 +244,12 @@ def verify_delivery(reference, on_date=None):
         return result
     result.found = True
     result.licence, result.product, result.certificate = licence, product, certificate
-    result.current_state = licence.state
-    result.valid_now = licence.state in Licence.VALID_STATES and certificate is not None
+    result.current_state = state_within_validity(licence, licence.state, timezone.localdate())
+    result.valid_now = result.current_state in Licence.VALID_STATES and certificate is not None
     result.history = public_history(licence)
     if on_date is not None:
         moment = end_of_day(on_date)
-        result.state_on_date = licence.state_on(moment)
+        result.state_on_date = state_within_validity(licence, licence.state_on(moment), on_date)
         # The licence confers the right to the mark; the certificate version shown is the one in force then
         # (or the first one, when the decision was recorded with an earlier effective date than the issue).
         result.certificate_on_date = certificate_in_force(licence, moment) or (

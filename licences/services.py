@@ -11,6 +11,7 @@ import secrets
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from certification import audit, events
@@ -25,6 +26,7 @@ from licences.models import (
     Decision,
     HolderMembership,
     Licence,
+    LicenceExpiryNotice,
     LicenceHolder,
     LicenceStateChange,
     NumberSequence,
@@ -141,15 +143,33 @@ def do_add_product(*, holder, site, category, commercial_name, technical_descrip
     return product
 
 
+class ProductEditConflict(Refused):
+    """The product was edited by someone else since the form was shown; ``current`` is the stored version."""
+
+    def __init__(self, current, your_version):
+        super().__init__("This product was changed by someone else since you opened it "
+                         f"(version {current.row_version}; you edited version {your_version}). Your change was not "
+                         "saved: compare both values below and save again to apply yours over the current version.")
+        self.current = current
+        self.your_version = your_version
+
+
 @transaction.atomic
-def do_update_product(*, product, changes):
+def do_update_product(*, product, changes, expected_version=None):
+    """Edit a product. ``expected_version`` is the ``row_version`` the editor saw: a stale one is refused with
+    ``ProductEditConflict`` (nothing is overwritten); every successful edit bumps the version."""
     product = Product.objects.select_for_update().get(pk=product.pk)
+    if expected_version is not None and int(expected_version) != product.row_version:
+        raise ProductEditConflict(product, int(expected_version))
     before = audit.snapshot(product)
+    changes = dict(changes)
+    changes.pop("row_version", None)
     for field, value in changes.items():
         setattr(product, field, value)
     if product.site.holder_id != product.holder_id:
         raise Refused("The site belongs to another licence-holder.")
     product.full_clean()
+    product.row_version += 1
     product.save()
     audit.record("product.update", product, before=before, after=audit.snapshot(product))
     return product
@@ -391,7 +411,17 @@ TRANSITIONS = {
     Decision.Kind.REINSTATE: ({Licence.State.SUSPENDED}, Licence.State.ACTIVE),
     Decision.Kind.WITHDRAW: ({Licence.State.ACTIVE, Licence.State.SUSPENDED, Licence.State.ADMISSION},
                              Licence.State.WITHDRAWN),
+    Decision.Kind.RENEW: ({Licence.State.ACTIVE, Licence.State.SUSPENDED}, None),
 }
+MAX_VALID_YEARS = 10
+
+
+def add_years(day, years):
+    """The same calendar day ``years`` later (29 February becomes 28 February in a common year)."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
 CERTIFICATE_STATUS = {Decision.Kind.SUSPEND: "suspended", Decision.Kind.REINSTATE: "reinstated",
                       Decision.Kind.WITHDRAW: "withdrawn"}
 
@@ -399,7 +429,11 @@ CERTIFICATE_STATUS = {Decision.Kind.SUSPEND: "suspended", Decision.Kind.REINSTAT
 @transaction.atomic
 def do_take_decision(*, licence, kind, by, reason, effective_from=None, products=None, language="en",
                      valid_years=None):
-    """Grant, extend/reduce scope, suspend, reinstate, withdraw or refuse; writes the state history and audit."""
+    """Grant, extend/reduce scope, suspend, reinstate, withdraw, refuse or renew; writes the state history and audit.
+
+    ``valid_years``: for a grant, the validity from the grant date (sets ``expires_on``, the last valid day); for
+    a renewal (required), how far the current expiry date moves. A renewal of an active licence re-issues the
+    certificate (its validity changes)."""
     licence = Licence.objects.select_for_update().get(pk=licence.pk)
     check_decider(by, licence)
     if not (reason or "").strip():
@@ -411,6 +445,12 @@ def do_take_decision(*, licence, kind, by, reason, effective_from=None, products
     last = licence.history.order_by("-effective_from", "-id").first()
     if last is not None and effective_from < last.effective_from:
         raise Refused("A decision cannot take effect before the licence's last recorded change.")
+    if valid_years is not None and not 1 <= int(valid_years) <= MAX_VALID_YEARS:
+        raise Refused(f"The validity is between 1 and {MAX_VALID_YEARS} years.")
+    if kind == Decision.Kind.RENEW and not valid_years:
+        raise Refused("Give the renewal period in years.")
+    if kind == Decision.Kind.RENEW and licence.expires_on is None:
+        raise Refused("This licence has no expiry date: there is nothing to renew.")
     before = audit.snapshot(licence)
     products = list(products or [])
     added, removed = [], []
@@ -440,8 +480,12 @@ def do_take_decision(*, licence, kind, by, reason, effective_from=None, products
         licence.granted_on = timezone.localdate(effective_from)
         licence.inspection_regime = Licence.Regime.NORMAL
         if valid_years:
-            licence.expires_on = licence.granted_on.replace(year=licence.granted_on.year + valid_years)
+            licence.expires_on = add_years(licence.granted_on, int(valid_years))
         licence.save(update_fields=["granted_on", "inspection_regime", "expires_on"])
+    if kind == Decision.Kind.RENEW:
+        # extends the current validity; expiry notices start again for the new date
+        licence.expires_on = add_years(licence.expires_on, int(valid_years))
+        licence.save(update_fields=["expires_on"])
     if application is not None and application.state == Application.State.ADMISSION:
         app_before = audit.snapshot(application)
         application.state = Application.State.GRANTED if kind == Decision.Kind.GRANT else Application.State.REFUSED
@@ -451,7 +495,8 @@ def do_take_decision(*, licence, kind, by, reason, effective_from=None, products
     audit.record("licence.update", licence, before=before, after=audit.snapshot(licence), reason=reason)
     if kind in CERTIFICATE_STATUS:
         _publish_certificate_status(licence, CERTIFICATE_STATUS[kind], effective_from)
-    if kind in (Decision.Kind.GRANT, Decision.Kind.EXTEND_SCOPE, Decision.Kind.REDUCE_SCOPE):
+    if kind in (Decision.Kind.GRANT, Decision.Kind.EXTEND_SCOPE, Decision.Kind.REDUCE_SCOPE) or (
+            kind == Decision.Kind.RENEW and licence.state == Licence.State.ACTIVE):
         do_issue_certificate(licence=licence, by=by, language=language)
     return decision
 
@@ -468,6 +513,8 @@ def do_impose_sanction(*, licence, kind, starts_on, reason, by, ends_on=None):
     check_decider(by, licence)
     if ends_on and ends_on < starts_on:
         raise Refused("The sanction cannot end before it starts.")
+    if ends_on and kind == Sanction.Kind.WITHDRAWAL:
+        raise Refused("A withdrawal is final: it has no end date.")
     sanction = Sanction(body=licence.body, licence=licence, kind=kind, starts_on=starts_on, ends_on=ends_on,
                         reason=reason, imposed_by=by, previous_regime=licence.inspection_regime)
     if kind == Sanction.Kind.SUSPENSION:
@@ -665,3 +712,200 @@ def do_mark_render_failed(*, certificate_id, error):
     Certificate.objects.filter(pk=certificate_id).exclude(render_status=Certificate.RenderStatus.RENDERED).update(
         render_status=Certificate.RenderStatus.FAILED, render_error=str(error)[:2000],
         render_attempts=F("render_attempts") + 1)
+
+
+# --- time-driven lifecycle (run by the beat job and `manage.py run_licence_lifecycle`) ----------------------
+#
+# Each action below is one audited transaction, idempotent (a second run finds nothing due and changes
+# nothing) and dated from the calendar, not from when the job happens to run: a suspension ends at the start
+# of its end date, a licence expires at the start of the day after its expiry date (``expires_on`` is the last
+# valid day). ``today`` is a parameter so that the dates can be fixed in tests and catch-up runs.
+
+AUTOMATIC_END_KINDS = {Sanction.Kind.SUSPENSION, Sanction.Kind.REINFORCED, Sanction.Kind.WARNING}
+LAPSING_STATES = {Licence.State.ACTIVE, Licence.State.SUSPENDED}
+
+
+def _last_change(licence):
+    return licence.history.order_by("-effective_from", "-id").first()
+
+
+def _not_before_last_change(licence, moment):
+    """The history stays ordered: a change found late (the job did not run for days, or an officer recorded a
+    later change meanwhile) takes effect at the last recorded change rather than before it."""
+    last = _last_change(licence)
+    return max(moment, last.effective_from) if last is not None else moment
+
+
+@transaction.atomic
+def do_apply_scheduled_state(*, licence, now=None):
+    """A change recorded with a later effective date (a suspension starting next week) takes effect: the
+    licence's current ``state`` follows its history. The status event was published when the change was
+    recorded (with its ``effective_from``), so none is published again."""
+    now = now or timezone.now()
+    licence = Licence.objects.select_for_update().get(pk=licence.pk)
+    state = licence.state_on(now)
+    if state is None or state == licence.state:
+        return None
+    before = audit.snapshot(licence)
+    licence.state = state
+    licence.save(update_fields=["state"])
+    audit.record("licence.state_effective", licence, before=before, after=audit.snapshot(licence),
+                 reason="A change recorded earlier took effect.")
+    return licence
+
+
+def _suspension_in_force_is(sanction, licence):
+    """Is the licence suspended by this sanction's decision (and not reinstated and suspended again since)?"""
+    last = _last_change(licence)
+    return (licence.state == Licence.State.SUSPENDED and sanction.decision_id is not None and last is not None
+            and last.state == Licence.State.SUSPENDED and last.effective_from == sanction.decision.effective_from)
+
+
+@transaction.atomic
+def do_end_sanction(*, sanction, today=None):
+    """A sanction whose end date has come ends by itself (no decision: the one that imposed it set the end date).
+
+    Suspension: the licence goes back to active from the start of ``ends_on`` (unless it was reinstated by hand
+    or its validity ran out meanwhile: then it only closes), and ``certificate.status_changed`` (reinstated) is
+    published. Reinforced inspection: the previous inspection regime comes back. Warning: it closes.
+    A withdrawal is final and never ends. Returns the sanction, or None when nothing was due."""
+    today = today or timezone.localdate()
+    sanction = Sanction.objects.select_for_update().get(pk=sanction.pk)
+    if (sanction.lifted_at is not None or sanction.ends_on is None or sanction.ends_on > today
+            or sanction.kind not in AUTOMATIC_END_KINDS):
+        return None
+    licence = Licence.objects.select_for_update().get(pk=sanction.licence_id)
+    before, licence_before = audit.snapshot(sanction), audit.snapshot(licence)
+    reason = f"{sanction.get_kind_display()} ended on its end date {sanction.ends_on:%Y-%m-%d}."
+    if sanction.kind == Sanction.Kind.REINFORCED and licence.inspection_regime == Licence.Regime.REINFORCED:
+        still_reinforced = Sanction.objects.filter(licence=licence, kind=Sanction.Kind.REINFORCED,
+                                                   lifted_at__isnull=True).exclude(pk=sanction.pk).filter(
+            Q(ends_on__isnull=True) | Q(ends_on__gt=today)).exists()
+        if not still_reinforced:
+            licence.inspection_regime = sanction.previous_regime or Licence.Regime.NORMAL
+            licence.save(update_fields=["inspection_regime"])
+            audit.record("licence.update", licence, before=licence_before, after=audit.snapshot(licence),
+                         reason=reason)
+    elif sanction.kind == Sanction.Kind.SUSPENSION and _suspension_in_force_is(sanction, licence):
+        lapsed = licence.expires_on is not None and licence.expires_on < sanction.ends_on
+        if not lapsed:
+            moment = _not_before_last_change(licence, _start_of_day(sanction.ends_on))
+            _record_state(licence, Licence.State.ACTIVE, moment, None, reason)
+            audit.record("licence.update", licence, before=licence_before, after=audit.snapshot(licence),
+                         reason=reason)
+            _publish_certificate_status(licence, "reinstated", moment)
+    sanction.lifted_at = timezone.now()
+    sanction.lifted_by = None
+    sanction.save(update_fields=["lifted_at", "lifted_by"])
+    audit.record("sanction.end", sanction, before=before, after=audit.snapshot(sanction), reason=reason)
+    return sanction
+
+
+@transaction.atomic
+def do_expire_licence(*, licence, today=None):
+    """An active or suspended licence past its expiry date becomes expired from the start of the day after
+    ``expires_on``; ``certificate.status_changed`` (expired) is published. None when nothing was due."""
+    today = today or timezone.localdate()
+    licence = Licence.objects.select_for_update().get(pk=licence.pk)
+    if licence.expires_on is None or licence.expires_on >= today or licence.state not in LAPSING_STATES:
+        return None
+    before = audit.snapshot(licence)
+    reason = f"Expired: valid until {licence.expires_on:%Y-%m-%d}."
+    moment = _not_before_last_change(licence, _start_of_day(licence.expires_on + dt.timedelta(days=1)))
+    _record_state(licence, Licence.State.EXPIRED, moment, None, reason)
+    audit.record("licence.expire", licence, before=before, after=audit.snapshot(licence), reason=reason)
+    _publish_certificate_status(licence, "expired", moment)
+    return licence
+
+
+def expiry_notice_thresholds():
+    from django.conf import settings
+
+    return sorted({int(days) for days in settings.LICENCE_EXPIRY_NOTICE_DAYS}, reverse=True)
+
+
+def expiry_notice_recipients(licence):
+    emails = [licence.holder.email] if licence.holder.email else []
+    emails += list(HolderMembership.objects.filter(holder=licence.holder, is_active=True,
+                                                   role=HolderMembership.Role.MANAGER)
+                   .order_by("user__email").values_list("user__email", flat=True))
+    return list(dict.fromkeys(e.lower() for e in emails))
+
+
+@transaction.atomic
+def do_send_expiry_notice(*, licence, today=None):
+    """Tell the holder that a licence expires soon: at most one notice per threshold (settings
+    ``LICENCE_EXPIRY_NOTICE_DAYS``, e.g. 90 and 30 days) and expiry date, never twice. When the job finds a
+    licence already inside several thresholds (short validity, a run missed), only the tightest one is sent.
+    The notice row is the record (shown on the portal); the e-mail leaves after commit. None when none was due."""
+    today = today or timezone.localdate()
+    licence = Licence.objects.select_for_update().get(pk=licence.pk)
+    if licence.expires_on is None or licence.state not in LAPSING_STATES:
+        return None
+    days_left = (licence.expires_on - today).days
+    due = [t for t in expiry_notice_thresholds() if 0 <= days_left <= t]
+    if not due:
+        return None
+    threshold = min(due)
+    if LicenceExpiryNotice.objects.filter(licence=licence, expires_on=licence.expires_on,
+                                          threshold_days__lte=threshold).exists():
+        return None
+    recipients = expiry_notice_recipients(licence)
+    notice = LicenceExpiryNotice.objects.create(body=licence.body, licence=licence, expires_on=licence.expires_on,
+                                                threshold_days=threshold, days_left=days_left, recipients=recipients)
+    audit.record("licence.expiry_notice", notice, after=audit.snapshot(notice))
+    if recipients:
+        subject = f"Licence {licence.number} expires on {licence.expires_on:%Y-%m-%d}"
+        message = (f"Dear {licence.holder.name},\n\n"
+                   f"Licence {licence.number} ({licence.mark.name}) for {licence.site.name} is valid until "
+                   f"{licence.expires_on:%Y-%m-%d} ({days_left} days from {today:%Y-%m-%d}).\n"
+                   f"After that date products delivered under it are no longer certified. Please contact "
+                   f"{licence.body.name} to renew it in time.\n")
+
+        def send():
+            from django.core.mail import send_mail
+
+            send_mail(subject, message, None, recipients)
+
+        transaction.on_commit(send)
+    return notice
+
+
+def run_due_lifecycle(*, today=None, now=None):
+    """Everything time-driven that is due in the active body scope, each item in its own transaction (one
+    failing licence does not hold up the others). Order: scheduled changes take effect, sanctions whose end
+    date came end, licences past their expiry date expire, then expiry notices. Returns counts."""
+    import logging
+
+    from django.db.models import F, OuterRef, Subquery
+
+    log = logging.getLogger(__name__)
+    now = now or timezone.now()
+    today = today or timezone.localdate(now)
+    counts = {"took_effect": 0, "sanctions_ended": 0, "expired": 0, "notices": 0, "errors": 0}
+
+    def each(rows, key, action):
+        for row in rows:
+            try:
+                if action(row) is not None:
+                    counts[key] += 1
+            except Exception:
+                log.exception("licence lifecycle: %s failed for %r", key, row)
+                counts["errors"] += 1
+
+    in_force = (LicenceStateChange.objects.filter(licence=OuterRef("pk"), effective_from__lte=now)
+                .order_by("-effective_from", "-id").values("state")[:1])
+    scheduled = (Licence.objects.annotate(state_now=Subquery(in_force)).filter(state_now__isnull=False)
+                 .exclude(state_now=F("state")).order_by("pk"))
+    each(list(scheduled), "took_effect", lambda lic: do_apply_scheduled_state(licence=lic, now=now))
+    sanctions = (Sanction.objects.filter(lifted_at__isnull=True, ends_on__lte=today, kind__in=AUTOMATIC_END_KINDS)
+                 .order_by("ends_on", "pk"))
+    each(list(sanctions), "sanctions_ended", lambda s: do_end_sanction(sanction=s, today=today))
+    lapsed = Licence.objects.filter(state__in=LAPSING_STATES, expires_on__lt=today).order_by("expires_on", "pk")
+    each(list(lapsed), "expired", lambda lic: do_expire_licence(licence=lic, today=today))
+    thresholds = expiry_notice_thresholds()
+    if thresholds:
+        expiring = Licence.objects.filter(state__in=LAPSING_STATES, expires_on__gte=today,
+                                          expires_on__lte=today + dt.timedelta(days=thresholds[0])).order_by("pk")
+        each(list(expiring), "notices", lambda lic: do_send_expiry_notice(licence=lic, today=today))
+    return counts

@@ -6,7 +6,7 @@ import logging
 from celery import shared_task
 from django.utils import timezone
 
-from certification.tenancy import scopes_disabled, tenant_scope
+from certification.tenancy import body_task, scopes_disabled, tenant_scope
 
 log = logging.getLogger(__name__)
 
@@ -55,3 +55,27 @@ def requeue_stuck_certificate_renders():
     for body_id, pk in stuck:
         render_certificate.delay(body_id, pk)
     return len(stuck)
+
+
+@shared_task
+def run_licence_lifecycle():
+    """Beat job: one lifecycle task per active certification body (each runs in its body's scope)."""
+    from certification.models import CertificationBody
+
+    body_ids = list(CertificationBody.objects.filter(is_active=True).order_by("pk").values_list("pk", flat=True))
+    for body_id in body_ids:
+        run_licence_lifecycle_for_body.delay(body_id)
+    return len(body_ids)
+
+
+@shared_task(acks_late=True)
+@body_task
+def run_licence_lifecycle_for_body(body_id):
+    """Scheduled changes, sanction ends, expiries and expiry notices of one body. Every action is idempotent
+    (a second run changes nothing), so redelivery after a worker crash (acks_late) is harmless."""
+    from licences import services
+
+    counts = services.run_due_lifecycle()
+    if any(counts.values()):
+        log.info("licence lifecycle for body %s: %s", body_id, counts)
+    return counts

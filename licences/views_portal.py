@@ -38,6 +38,7 @@ def portal_home(request):
         .select_related("category", "site"),
         "applications": selectors.applications().filter(holder=holder),
         "licences": selectors.licences().filter(holder=holder),
+        "expiry_notices": selectors.expiry_notices(holder),
     })
 
 

@@ -167,6 +167,8 @@ def _licence_context(request, licence, **forms_):
         "history": licence.history.select_related("recorded_by"),
         "decisions": licence.decisions.select_related("decided_by"),
         "sanctions": licence.sanctions.all(),
+        "certificate_changes": selectors.certificate_changes(licence),
+        "expiry_notices": licence.expiry_notices.filter(expires_on=licence.expires_on).order_by("-threshold_days"),
         "appeals": Appeal.objects.filter(decision__licence=licence).prefetch_related("committee"),
         "certificates": licence.certificates.all().order_by("-version"),
         "visits": selectors.licence_visits(licence),
@@ -204,7 +206,8 @@ def licence_decide(request, pk):
         data = form.cleaned_data
         decision = run_service(form, lambda: services.do_take_decision(
             licence=licence, kind=data["kind"], by=request.user, reason=data["reason"],
-            effective_from=_effective(data["effective_on"]), products=data["products"], language=data["language"]))
+            effective_from=_effective(data["effective_on"]), products=data["products"], language=data["language"],
+            valid_years=data["valid_years"]))
         if decision:
             messages.success(request, f"Decision recorded: {decision.get_kind_display()}.")
             return redirect("staff:licence-detail", pk=licence.pk)
@@ -332,14 +335,51 @@ def product_form_initial(product):
             "declared_characteristics": "\n".join(f"{k}: {v}" for k, v in product.declared_characteristics.items())}
 
 
+PRODUCT_FIELDS = ["commercial_name", "site", "category", "technical_description", "declared_characteristics"]
+
+
+def _characteristics_text(characteristics):
+    return "\n".join(f"{k}: {v}" for k, v in (characteristics or {}).items())
+
+
+def product_conflict(form, current):
+    """Both sides of a concurrent product edit, field by field: what this user submitted, what is stored now."""
+    rows = []
+    for name in PRODUCT_FIELDS:
+        yours, theirs = form.cleaned_data.get(name), getattr(current, name)
+        if name == "declared_characteristics":
+            yours, theirs = _characteristics_text(yours), _characteristics_text(theirs)
+        rows.append({"label": form.fields[name].label or name.replace("_", " ").capitalize(), "yours": str(yours or ""),
+                     "current": str(theirs or ""), "differs": (yours or "") != (theirs or "")})
+    return rows
+
+
 def edit_product(request, product, base, done):
-    form = forms.ProductForm(request.POST or None, holder=product.holder, initial=product_form_initial(product))
+    """Edit form shared by staff and portal. A stale ``row_version`` answers 409 with both values side by side;
+    the form keeps the user's input and now carries the current version, so saving again is a deliberate choice."""
+    initial = {**product_form_initial(product), "row_version": product.row_version}
+    form = forms.ProductEditForm(request.POST or None, holder=product.holder, initial=initial)
+    conflict, status = None, 200
     if request.method == "POST" and form.is_valid():
-        if run_service(form, lambda: services.do_update_product(product=product, changes=form.cleaned_data)):
+        changes = dict(form.cleaned_data)
+        expected = changes.pop("row_version")
+        try:
+            services.do_update_product(product=product, changes=changes, expected_version=expected)
+        except services.ProductEditConflict as exc:
+            conflict, status, product = product_conflict(form, exc.current), 409, exc.current
+            data = request.POST.copy()
+            data["row_version"] = exc.current.row_version
+            form = forms.ProductEditForm(data, holder=product.holder)
+            form.is_valid()
+            form.add_error(None, exc.messages[0])
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
             messages.success(request, "Product updated.")
             return redirect(done)
-    return render(request, "licences/simple_form.html", {"form": form, "title": f"Edit {product.commercial_name}",
-                                                         "base": base})
+    return render(request, "licences/product_form.html", {
+        "form": form, "title": f"Edit {product.commercial_name}", "base": base, "conflict": conflict,
+        "product": product}, status=status)
 
 
 @staff_required("registry.edit")

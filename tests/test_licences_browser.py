@@ -59,3 +59,35 @@ def test_officer_grants_and_downloads_the_certificate(live_server, world, settin
         browser.close()
     text = "".join(pg.extract_text() for pg in PdfReader(io.BytesIO(data)).pages)
     assert certificate.full_number in text and a.product2.commercial_name in text and a.holder.name in text
+
+
+def test_two_people_edit_the_same_product_and_the_second_sees_the_conflict(live_server, world, tmp_path):
+    from tests.browser import browser, log_in
+
+    a = world.a
+    with tenant_scope(a.body):
+        product = services.do_add_product(holder=a.holder, site=a.site, category=a.category,
+                                          commercial_name="Browser mix", declared_characteristics={"PSV": "50"})
+    with browser() as chromium:
+        officer = chromium.new_context().new_page()
+        holder = chromium.new_context().new_page()
+        log_in(officer, live_server.url, a.officer.email, PASSWORD)
+        log_in(holder, live_server.url, a.holder_user.email, PASSWORD)
+        officer.goto(f"{live_server.url}/staff/products/{product.pk}/edit/")
+        holder.goto(f"{live_server.url}/portal/products/{product.pk}/edit/")
+        holder.fill("#id_commercial_name", "Browser mix (holder)")
+        holder.click("main button[type=submit]")
+        holder.wait_for_url(f"{live_server.url}/portal/")
+        officer.fill("#id_commercial_name", "Browser mix (officer)")
+        officer.click("main button[type=submit]")
+        conflict = officer.locator("#conflict")
+        conflict.wait_for()
+        officer.screenshot(path=str(tmp_path / "product-conflict.png"), full_page=True)
+        assert "Browser mix (holder)" in conflict.inner_text() and "Browser mix (officer)" in conflict.inner_text()
+        assert officer.input_value("#id_commercial_name") == "Browser mix (officer)"
+        product.refresh_from_db()
+        assert product.commercial_name == "Browser mix (holder)"
+        officer.click("main form button[type=submit]")
+        officer.wait_for_url(f"{live_server.url}/staff/holders/{a.holder.pk}/")
+    product.refresh_from_db()
+    assert (product.commercial_name, product.row_version) == ("Browser mix (officer)", 3)

@@ -6,7 +6,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from certification.tenancy import tenant_scope
+from certification.tenancy import scopes_disabled, tenant_scope
 from inspections.models import Visit
 from licences import tasks
 from licences.models import Application, HolderMembership, Licence
@@ -127,13 +127,14 @@ def test_product_edit_keeps_characteristics_and_refuses_foreign_site(login, worl
     url = reverse("portal:product-edit", kwargs={"pk": a.product.pk})
     assert "void content: 3-6 %" in portal.get(url).content.decode()
     response = portal.post(url, {"site": a.site.pk, "category": a.category.pk, "commercial_name": "Renamed mix",
-                                 "declared_characteristics": "void content: 3-5 %"})
+                                 "declared_characteristics": "void content: 3-5 %", "row_version": a.product.row_version})
     assert response.status_code == 302
     a.product.refresh_from_db()
     assert a.product.commercial_name == "Renamed mix" and a.product.declared_characteristics == {"void content": "3-5 %"}
     with tenant_scope(a.body):
         foreign_site = a.holder2.sites.create(body=a.body, name="Other company's plant")
-    response = portal.post(url, {"site": foreign_site.pk, "category": a.category.pk, "commercial_name": "x"})
+    response = portal.post(url, {"site": foreign_site.pk, "category": a.category.pk, "commercial_name": "x",
+                                 "row_version": a.product.row_version})
     assert response.status_code == 200  # not a choice: the form only offers the holder's sites
     assert login(a.holder2_user).get(url).status_code == 404
 
@@ -156,3 +157,58 @@ def test_stale_application_action_is_refused_not_lost(login, world):
     assert response.status_code == 400 and "changed by someone else" in response.content.decode()
     application.refresh_from_db()
     assert application.state == Application.State.SUBMITTED
+
+
+def test_concurrent_product_edits_conflict_with_both_values_shown(login, world, client):
+    from django.test import Client
+
+    from certification.models import AuditEvent
+    from licences import services
+
+    a = world.a
+    with tenant_scope(a.body):
+        product = services.do_add_product(holder=a.holder, site=a.site, category=a.category,
+                                          commercial_name="Concurrent mix", declared_characteristics={"PSV": "50"})
+    staff, portal = Client(), Client()
+    staff.force_login(a.officer)
+    portal.force_login(a.holder_user)
+    staff_url = reverse("staff:product-edit", kwargs={"pk": product.pk})
+    portal_url = reverse("portal:product-edit", kwargs={"pk": product.pk})
+    seen = f'name="row_version" value="{product.row_version}"'
+    assert seen in staff.get(staff_url).content.decode() and seen in portal.get(portal_url).content.decode()
+    fields = {"site": a.site.pk, "category": a.category.pk}
+    # the holder saves first…
+    response = portal.post(portal_url, {**fields, "commercial_name": "Concurrent mix (holder)",
+                                        "declared_characteristics": "PSV: 53", "row_version": 1})
+    assert response.status_code == 302
+    # …then the officer saves the page opened before: refused, both values shown, nothing overwritten
+    response = staff.post(staff_url, {**fields, "commercial_name": "Concurrent mix (officer)",
+                                      "declared_characteristics": "PSV: 50\nAAV: 10", "row_version": 1})
+    assert response.status_code == 409
+    page = response.content.decode()
+    conflict = page.split('id="conflict"')[1].split("</table>")[0]
+    assert "Concurrent mix (officer)" in conflict and "Concurrent mix (holder)" in conflict
+    assert "PSV: 53" in conflict and "AAV: 10" in conflict
+    assert 'name="row_version" value="2"' in page and 'value="Concurrent mix (officer)"' in page
+    product.refresh_from_db()
+    assert (product.commercial_name, product.declared_characteristics, product.row_version) == (
+        "Concurrent mix (holder)", {"PSV": "53"}, 2)
+    # saving again from the conflict page is a deliberate overwrite of the version now shown
+    response = staff.post(staff_url, {**fields, "commercial_name": "Concurrent mix (officer)",
+                                      "declared_characteristics": "PSV: 50\nAAV: 10", "row_version": 2})
+    assert response.status_code == 302
+    product.refresh_from_db()
+    assert (product.commercial_name, product.declared_characteristics, product.row_version) == (
+        "Concurrent mix (officer)", {"PSV": "50", "AAV": "10"}, 3)
+    # a post without the version it edited is refused, not applied blindly
+    response = portal.post(portal_url, {**fields, "commercial_name": "Blind write"})
+    assert response.status_code == 200 and "row_version" in response.content.decode()
+    product.refresh_from_db()
+    assert product.commercial_name == "Concurrent mix (officer)"
+    with scopes_disabled("test"):
+        updates = AuditEvent.objects.filter(action="product.update", object_id=str(product.pk))
+        assert [e.after["commercial_name"] for e in updates.order_by("pk")] == [
+            "Concurrent mix (holder)", "Concurrent mix (officer)"]
+    with tenant_scope(a.body), pytest.raises(services.ProductEditConflict) as stale:
+        services.do_update_product(product=product, changes={"commercial_name": "x"}, expected_version=2)
+    assert stale.value.current.row_version == 3

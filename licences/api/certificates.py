@@ -124,7 +124,7 @@ class LicenceStatusViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     def retrieve(self, request, *args, **kwargs):
         licence = self.get_object()
         on_date = _date_param(request) or dt.date.today()
-        state = licence.state_on(selectors.end_of_day(on_date))
+        state = selectors.state_within_validity(licence, licence.state_on(selectors.end_of_day(on_date)), on_date)
         return Response({
             **LicenceRefSerializer(licence).data, "date": on_date, "state_on_date": state,
             "valid_on_date": state in Licence.VALID_STATES,
