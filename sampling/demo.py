@@ -30,7 +30,7 @@ def reference_data():
                            strength_method=strength_method)
 
 
-def build_regulation(body, ref, code="TRA 11 (sampling demo)"):
+def build_regulation(body, ref, code="TRA 11 (sampling demo)", escalate_at_c=False):
     regulation = Regulation.objects.create(body=body, code=code, title="Bituminous mixtures", mark=ref.mark)
     regulation.categories.set([ref.category])
     # Built as a draft, then published: a published version's requirements cannot change.
@@ -42,7 +42,10 @@ def build_regulation(body, ref, code="TRA 11 (sampling demo)"):
         test_method=ref.binder_method, unit="%", lower_limit=Decimal("4.5"), upper_limit=Decimal("5.5"),
         declared_tolerance=Decimal("0.3"), conformity_rule=Requirement.ConformityRule.EN_13108_21,
         self_monitoring_every=Decimal("500"), self_monitoring_basis=Requirement.FrequencyBasis.TONNES,
-        sampled_externally=True, order=1)
+        sampled_externally=True, order=1,
+        # EN 13108-21 Annex A values as TRA 11 carries them (see docs/sampling.md: to be checked)
+        ocl_limit_a=Decimal("0.25"), ocl_limit_b=Decimal("0.35"), ocl_tonnes_a="600/1000/2000",
+        ocl_tonnes_b="300/500/1000", ocl_tonnes_c="150/250/500", ocl_start_level="C", ocl_escalate_at_c=escalate_at_c)
     strength = Requirement.objects.create(
         body=body, version=version, property_code="compressive-strength", property_name="Compressive strength",
         test_method=ref.strength_method, unit="MPa", lower_limit=Decimal("30"),

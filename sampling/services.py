@@ -495,7 +495,9 @@ def evaluate_lab_result(result):
 def evaluate_series(product, requirement, values):
     rule = requirement.conformity_rule
     if rule == Rule.EN_13108_21:
-        return statistics.en13108_21(values, declared_target(requirement, product), requirement.declared_tolerance)
+        return statistics.en13108_21(values, declared_target(requirement, product), requirement.ocl_limit_a,
+                                     requirement.ocl_limit_b, start_level=requirement.ocl_start_level,
+                                     escalate_at_c=requirement.ocl_escalate_at_c)
     if rule == Rule.EN_206:
         return statistics.en206(values, requirement.lower_limit)
     lower, upper = _limits(requirement, product)
