@@ -30,7 +30,9 @@ def samples_for_staff():
 
 
 def outcomes_for_staff():
-    return ConformityOutcome.objects.select_related("product", "requirement", "holder", "sample", "decided_by")
+    return ConformityOutcome.objects.select_related(
+        "product", "requirement", "holder", "sample", "decided_by", "finding__visit", "sample_request__fulfilled_by",
+        "planned_visit", "sanction")
 
 
 def products_of(holder):

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -25,6 +26,7 @@ from sampling.models import (
     LaboratoryMembership,
     LabResult,
     Sample,
+    SampleRequest,
     SelfMonitoringImport,
     SelfMonitoringResult,
 )
@@ -125,6 +127,12 @@ def do_take_sample(*, visit, product, by, seal_number, quantity, production_date
     sample.requirements.set(requirements)
     CustodyEvent.objects.create(body=sample.body, sample=sample, step=Sample.State.TAKEN, at=now, by=by)
     audit.record("sample.take", sample, after=audit.snapshot(sample))
+    for request in SampleRequest.objects.select_for_update().filter(licence=licence, product=product,
+                                                                     state=SampleRequest.State.OPEN):
+        before = audit.snapshot(request)
+        request.state, request.fulfilled_by, request.fulfilled_at = SampleRequest.State.FULFILLED, sample, now
+        request.save()
+        audit.record("sample_request.fulfil", request, before=before, after=audit.snapshot(request))
     return sample
 
 
@@ -462,7 +470,44 @@ def _store(*, product, requirement, kind, evaluation, default_escalation, sample
                       else ConformityOutcome.Status.NO_ACTION)
     outcome.save()
     audit.record("conformity.evaluate", outcome, after=audit.snapshot(outcome))
+    if outcome.verdict == ConformityOutcome.Verdict.FAIL:
+        _raise_finding(outcome)
     return outcome
+
+
+def licence_of(outcome):
+    """The licence the outcome concerns: the sample's, else the product's live licence."""
+    if outcome.sample_id:
+        return outcome.sample.licence
+    return (Licence.objects.filter(products=outcome.product)
+            .exclude(state__in=[Licence.State.WITHDRAWN, Licence.State.RENOUNCED, Licence.State.EXPIRED])
+            .order_by("-created_at", "-pk").first())
+
+
+def finding_severity(outcome):
+    """The regulation's severity for the property; a disagreement between the lab and the holder's own
+    results (comparison) is minor: it questions the self-monitoring, not yet the product."""
+    if outcome.kind == ConformityOutcome.Kind.COMPARISON:
+        return Requirement.Severity.MINOR
+    return outcome.requirement.finding_severity or Requirement.Severity.MAJOR
+
+
+def _raise_finding(outcome):
+    """A failed outcome raises an inspections finding (through the inspections service, audited there)."""
+    from inspections.services import do_raise_conformity_finding
+
+    licence = licence_of(outcome)
+    if licence is None:  # no live licence: nothing to attach the finding to; the outcome still goes to staff
+        return None
+    where = f" (sample {outcome.sample.code})" if outcome.sample_id else ""
+    description = (f"{outcome.get_kind_display()} — {outcome.requirement.property_name}, "
+                   f"{outcome.product.commercial_name}{where}: {outcome.summary}")
+    outcome.finding = do_raise_conformity_finding(
+        licence=licence, visit=outcome.sample.visit if outcome.sample_id else None,
+        severity=finding_severity(outcome), description=description,
+        reason=f"conformity outcome {outcome.pk}", follow_up_within_days=settings.SAMPLING_FOLLOW_UP_WITHIN_DAYS)
+    outcome.save(update_fields=["finding"])
+    return outcome.finding
 
 
 def holder_values_around(product, requirement, day, window=statistics.COMPARISON_WINDOW_DAYS):
@@ -517,14 +562,63 @@ def do_evaluate_self_monitoring(*, product, requirement, until=None):
 
 
 @transaction.atomic
+def do_request_sample(*, licence, product, kind, reason, by, requirements=(), origin_sample=None):
+    """Ask for a counter-test or an extra sample of a licensed product; fulfilled by the next sample taken."""
+    if kind not in SampleRequest.Kind.values:
+        raise ValidationError({"kind": "Counter-test or extra sample."})
+    if not licence.products.filter(pk=product.pk).exists():
+        raise ValidationError({"product": "The product is not under this licence."})
+    request = SampleRequest.objects.create(body=licence.body, licence=licence, product=product, kind=kind,
+                                           origin_sample=origin_sample, reason=reason, requested_by=by)
+    request.requirements.set(requirements)
+    audit.record("sample_request.create", request, after=audit.snapshot(request), reason=reason)
+    return request
+
+
+def _run_escalation(outcome, by, reason):
+    """The accepted escalation, carried out by the service of the app that owns it."""
+    Escalation = ConformityOutcome.Escalation
+    licence = licence_of(outcome)
+    if licence is None:
+        raise ValidationError("The product has no live licence: there is nothing to escalate on.")
+    why = (reason or "").strip() or outcome.summary
+    if outcome.proposed_escalation in (Escalation.COUNTER_TEST, Escalation.EXTRA_SAMPLE):
+        outcome.sample_request = do_request_sample(
+            licence=licence, product=outcome.product, kind=outcome.proposed_escalation, reason=why, by=by,
+            requirements=[outcome.requirement], origin_sample=outcome.sample)
+    elif outcome.proposed_escalation == Escalation.REINFORCED_INSPECTION:
+        from inspections.models import Visit
+        from inspections.services import do_create_visit
+
+        outcome.planned_visit = do_create_visit(
+            licence=licence, kind=Visit.Kind.UNANNOUNCED, announced=False, reason=why,
+            planned_for=timezone.localdate() + timedelta(days=settings.SAMPLING_EXTRA_VISIT_WITHIN_DAYS))
+    elif outcome.proposed_escalation == Escalation.WARNING:
+        from licences.models import Sanction
+        from licences.services import do_impose_sanction
+
+        outcome.sanction = do_impose_sanction(licence=licence, kind=Sanction.Kind.WARNING,
+                                              starts_on=timezone.localdate(), reason=why, by=by)
+
+
+@transaction.atomic
 def do_decide_outcome(*, outcome, accept, reason, by):
+    """Staff accept (the escalation is carried out) or dismiss (with a reason) a proposal.
+
+    Idempotent: the same decision again (a double-click) changes nothing and runs nothing twice.
+    """
     outcome = ConformityOutcome.objects.select_for_update().get(pk=outcome.pk)
+    wanted = ConformityOutcome.Status.ACCEPTED if accept else ConformityOutcome.Status.DISMISSED
+    if outcome.status == wanted:
+        return outcome
     if outcome.status != ConformityOutcome.Status.PROPOSED:
         raise ValidationError("This proposal was already decided.")
     if not accept and not (reason or "").strip():
         raise ValidationError({"reason": "Say why the proposal is dismissed."})
     before = audit.snapshot(outcome)
-    outcome.status = ConformityOutcome.Status.ACCEPTED if accept else ConformityOutcome.Status.DISMISSED
+    if accept:
+        _run_escalation(outcome, by, reason)
+    outcome.status = wanted
     outcome.decided_by, outcome.decided_at, outcome.decision_reason = by, timezone.now(), reason
     outcome.save()
     audit.record(f"conformity.{outcome.status}", outcome, before=before, after=audit.snapshot(outcome), reason=reason)

@@ -13,7 +13,7 @@ from certification.access import lab_required, portal_required, staff_required
 from inspections.models import Visit
 from licences.models import Product
 from sampling import charts, forms, labels, selectors, services
-from sampling.models import ConformityOutcome, LabResult, Sample, SelfMonitoringResult
+from sampling.models import ConformityOutcome, LabResult, Sample, SampleRequest, SelfMonitoringResult
 
 
 def _form_errors(form, exc):
@@ -50,7 +50,10 @@ def inspector_take_sample(request, visit_pk):
             messages.success(request, _("Sample %(code)s taken. Print its label.") % {"code": sample.code})
             return redirect("inspector:sample-detail", pk=sample.pk)
     samples = Sample.objects.filter(visit=visit)
-    return render(request, "sampling/inspector_take.html", {"visit": visit, "form": form, "samples": samples})
+    requests = (SampleRequest.objects.filter(licence=visit.licence, state=SampleRequest.State.OPEN)
+                .select_related("product").prefetch_related("requirements"))
+    return render(request, "sampling/inspector_take.html", {"visit": visit, "form": form, "samples": samples,
+                                                            "requests": requests})
 
 
 @staff_required("inspections.perform")
@@ -255,7 +258,8 @@ def staff_sample_detail(request, pk):
     return render(request, "sampling/staff_sample.html", {
         "sample": sample, "custody": sample.custody.select_related("by"),
         "results": sample.results.select_related("entered_by").order_by("property_code", "id"),
-        "outcomes": sample.outcomes.select_related("requirement")})
+        "outcomes": sample.outcomes.select_related("requirement", "finding__visit", "sample_request__fulfilled_by",
+                                                   "planned_visit", "sanction")})
 
 
 @staff_required()
