@@ -14,9 +14,9 @@ from guardian.shortcuts import assign_perm
 
 from certification import audit
 from certification.access import has_object_grant
-from certification.models import CertificationBody
+from certification.models import CertificationBody, Membership
 from certification.services import get_or_create_user
-from licences.models import Licence, Product
+from licences.models import HolderMembership, Licence, Product
 from marks.models import Requirement
 from sampling import statistics
 from sampling.models import (
@@ -27,6 +27,7 @@ from sampling.models import (
     LabResult,
     Sample,
     SampleRequest,
+    SampleUserObjectPermission,
     SelfMonitoringImport,
     SelfMonitoringResult,
 )
@@ -39,7 +40,14 @@ LAB_PERMS = ("sampling.view_sample", "sampling.test_sample")
 
 @transaction.atomic
 def do_recognise_laboratory(*, body, name, test_methods=(), **fields):
-    laboratory = Laboratory.objects.create(body=body, name=name, **fields)
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": "Give the laboratory's name."})
+    if Laboratory.objects.filter(body=body, name__iexact=name).exists():
+        raise ValidationError({"name": "A laboratory with this name is already recognised."})
+    laboratory = Laboratory(body=body, name=name, **fields)
+    laboratory.full_clean()
+    laboratory.save()
     if test_methods:
         laboratory.test_methods.set(test_methods)
     audit.record("laboratory.recognise", laboratory, after=audit.snapshot(laboratory))
@@ -60,11 +68,67 @@ def do_set_laboratory_scope(*, laboratory, accreditation, accreditation_valid_un
 
 @transaction.atomic
 def do_add_lab_user(*, laboratory, email, full_name="", password=None):
+    """Give a person access to the lab portal of ``laboratory`` (creating their account if needed).
+
+    A person belongs to one laboratory; a membership removed earlier in the same body is reactivated.
+    """
     user = get_or_create_user(email, full_name, password)
-    membership = LaboratoryMembership.objects.create(body=laboratory.body, laboratory=laboratory, user=user)
+    existing = LaboratoryMembership._base_manager.filter(user=user).first()
+    if existing is not None and (existing.is_active or existing.body_id != laboratory.body_id):
+        raise ValidationError({"email": "This person already belongs to a laboratory."})
+    if (HolderMembership._base_manager.filter(user=user, is_active=True).exists()
+            or Membership._base_manager.filter(user=user).exists()):
+        raise ValidationError({"email": "This person already uses the application as staff or licence-holder."})
+    if existing is not None:
+        before = audit.snapshot(existing)
+        existing.laboratory, existing.is_active = laboratory, True
+        existing.save()
+        membership = existing
+    else:
+        before = None
+        membership = LaboratoryMembership.objects.create(body=laboratory.body, laboratory=laboratory, user=user)
     for sample in Sample.objects.filter(laboratory=laboratory):
         _grant_lab_user(user, sample)
-    audit.record("laboratory.user_add", membership, after=audit.snapshot(membership))
+    audit.record("laboratory.user_add", membership, before=before, after=audit.snapshot(membership))
+    return membership
+
+
+@transaction.atomic
+def do_invite_lab_user(*, laboratory, email, full_name="", invited_by):
+    """Staff add a lab user; the invitee chooses a password through the reset link sent by e-mail."""
+    membership = do_add_lab_user(laboratory=laboratory, email=email, full_name=full_name)
+    audit.record("laboratory.user_invite", membership, after={"email": membership.user.email})
+    user = membership.user
+
+    def send():
+        from django.contrib.auth.tokens import default_token_generator
+        from django.core.mail import send_mail
+        from django.urls import reverse
+        from django.utils.encoding import force_bytes
+        from django.utils.http import urlsafe_base64_encode
+
+        link = settings.SITE_URL + reverse("password_reset_confirm", kwargs={
+            "uidb64": urlsafe_base64_encode(force_bytes(user.pk)), "token": default_token_generator.make_token(user)})
+        send_mail(f"Invitation to the {laboratory.name} laboratory portal",
+                  f"{invited_by.email} gave you access to the laboratory portal of {laboratory.body.name} "
+                  f"for {laboratory.name}.\nChoose your password here: {link}\n", None, [user.email])
+
+    transaction.on_commit(send)
+    return membership
+
+
+@transaction.atomic
+def do_remove_lab_user(*, membership, reason=""):
+    """The person loses the lab portal and every object grant on the laboratory's samples."""
+    membership = LaboratoryMembership.objects.select_for_update().select_related("user").get(pk=membership.pk)
+    if not membership.is_active:
+        return membership
+    before = audit.snapshot(membership)
+    membership.is_active = False
+    membership.save()
+    SampleUserObjectPermission.objects.filter(
+        user=membership.user, content_object__laboratory=membership.laboratory_id).delete()
+    audit.record("laboratory.user_remove", membership, before=before, after=audit.snapshot(membership), reason=reason)
     return membership
 
 
