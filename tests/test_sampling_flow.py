@@ -17,7 +17,7 @@ from certification.models import AuditEvent, Role
 from certification.tenancy import tenant_scope
 from inspections.models import Visit
 from licences.services import do_register_holder
-from sampling import demo, services
+from sampling import demo, selectors, services
 from sampling.models import ConformityOutcome, CustodyEvent, Laboratory, LaboratoryMembership, LabResult, Sample
 
 pytestmark = pytest.mark.django_db
@@ -269,7 +269,7 @@ def test_repeated_failures_propose_reinforced_inspection(env):
     assert kinds[2] == ["reinforced_inspection", "reinforced_inspection"]
 
 
-def test_demo_takes_a_sample_from_visit_to_outcome():
+def test_demo_takes_a_sample_from_visit_to_outcome(login):
     from certification.audit import acting_as
 
     body = body_services.do_create_body(code="demo", name="Demo")
@@ -279,8 +279,25 @@ def test_demo_takes_a_sample_from_visit_to_outcome():
         demo.build(body, ctx)
         sample = Sample.objects.get()
         assert sample.state == "reported" and sample.laboratory == ctx["laboratory"]
-        kinds = dict(ConformityOutcome.objects.values_list("kind", "proposed_escalation"))
-    assert kinds == {"lab_individual": "counter_test", "comparison": "extra_sample", "self_monitoring": ""}
+        outcomes = {o.kind: o for o in ConformityOutcome.objects.select_related("finding")}
+        # EN 13108-21 over the holder's last 32 results: Σ|d| = 8.37, mean 0.2616 → OCL B
+        ocl = ctx["sampling"].ocl
+        assert (ocl.level, ocl.verdict, ocl.details["mean_abs_deviation"]) == ("B", "pass", "0.2616")
+        line = next(line for line in selectors.frequency_check(ctx["sampling"].licensed.product,
+                                                               timezone.localdate() - timedelta(days=89),
+                                                               timezone.localdate())
+                    if line.requirement.property_code == "binder-content")
+        assert (line.level, line.every) == ("B", D(300))
+    assert {k: o.proposed_escalation for k, o in outcomes.items()} == {
+        "lab_individual": "counter_test", "comparison": "extra_sample", "self_monitoring": ""}
+    # the failed lab result raised findings on the visit the sample was taken at, visible to staff
+    assert outcomes["lab_individual"].finding.visit == sample.visit
+    assert outcomes["comparison"].finding.severity == "minor"
+    client = login(admin)
+    page = client.get(reverse("staff:conformity-outcomes")).content.decode()
+    assert sample.code in page and "Finding (major" in page
+    visit_page = client.get(reverse("staff:visit-detail", kwargs={"pk": sample.visit_id})).content.decode()
+    assert sample.code in visit_page and "External lab result against the limits" in visit_page
 
 
 def test_staff_set_the_laboratory_scope(env, login):
