@@ -506,6 +506,8 @@ def test_ocl_fields_are_validated_exported_and_compared(world, login):
         reverse("staff:version-export-csv", args=[draft.pk])).content.decode())))
     assert exported[0]["ocl_limit_a"] == "0.2" and exported[0]["ocl_tonnes_b"] == "250/400/800"
     assert exported[0]["ocl_escalate_at_c"] == "true"
+    page = client.get(reverse("staff:version-detail", args=[draft.pk])).content.decode()
+    assert "A ≤ 0.2000, B ≤ 0.3000" in page and "A 500, B 250/400/800, C 100; start B; C is a nonconformity" in page
     with tenant_scope(a.body):
         from marks.selectors import compare_versions
 
