@@ -335,3 +335,9 @@ CELERY_BEAT_SCHEDULE.update({
     "requeue-webhook-deliveries": {"task": "certification.tasks.requeue_webhook_deliveries", "schedule": 60},
     "purge-idempotency-records": {"task": "certification.tasks.purge_idempotency_records", "schedule": 3600},
 })
+
+# --- sampling: conformity escalations ---
+# An accepted "reinforced inspection" plans an extra unannounced visit this many days ahead; a finding raised
+# from self-monitoring with no open visit of the licence goes on a follow-up visit planned this many days ahead.
+SAMPLING_EXTRA_VISIT_WITHIN_DAYS = env_int("SAMPLING_EXTRA_VISIT_WITHIN_DAYS", 14)
+SAMPLING_FOLLOW_UP_WITHIN_DAYS = env_int("SAMPLING_FOLLOW_UP_WITHIN_DAYS", 30)

@@ -221,6 +221,44 @@ def do_add_finding(*, visit, severity, description, checklist_item_id=None, acto
     return finding
 
 
+@transaction.atomic
+def do_raise_conformity_finding(*, licence, severity, description, visit=None, actor=None, reason="",
+                                follow_up_within_days=30):
+    """A finding raised by a conformity evaluation (sampling/), not typed by the inspector on site.
+
+    It goes on ``visit`` (the visit the sample was taken at), whatever its state; without one, on the
+    licence's next open visit (planned, assigned or in progress); without any, on a follow-up visit planned
+    ``follow_up_within_days`` ahead. On a visit already reviewed or closed the corrective action is due at
+    once (review sets it otherwise). The visit's row_version is not bumped: an inspector's open form for
+    that visit stays valid.
+    """
+    errors = {}
+    if severity not in Finding.Severity.values:
+        errors["severity"] = "Choose minor or major."
+    if not str(description or "").strip():
+        errors["description"] = "Describe the finding."
+    if visit is not None and visit.licence_id != licence.pk:
+        errors["visit"] = "The visit is not of this licence."
+    if errors:
+        raise ValidationError(errors)
+    today = timezone.localdate()
+    if visit is None:
+        visit = (Visit.objects.filter(licence=licence, state__in=[Visit.State.PLANNED, Visit.State.ASSIGNED,
+                                                                   Visit.State.IN_PROGRESS])
+                 .order_by("planned_for", "id").first())
+    if visit is None:
+        visit = do_create_visit(licence=licence, kind=Visit.Kind.FOLLOW_UP,
+                                planned_for=today + dt.timedelta(days=follow_up_within_days),
+                                reason=reason or "Follow-up of a conformity finding")
+    due = None
+    if visit.state in (Visit.State.REVIEWED, Visit.State.CLOSED):
+        due = today + dt.timedelta(days=ACTION_DUE_DAYS[severity])
+    finding = Finding.objects.create(body=visit.body, visit=visit, severity=severity,
+                                     description=str(description).strip()[:8000], action_due=due, created_by=actor)
+    audit.record("finding.create", finding, after=audit.snapshot(finding), reason=reason)
+    return finding
+
+
 def _decode_png(data_url):
     prefix = "data:image/png;base64,"
     if not isinstance(data_url, str) or not data_url.startswith(prefix):

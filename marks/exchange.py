@@ -15,12 +15,15 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext as _
 
-from marks.models import ReferenceDocument, Requirement
+from marks.models import ReferenceDocument, Requirement, parse_tonnes_per_test
 
 COLUMNS = [
     "property_code", "property_name", "test_method", "unit", "lower_limit", "upper_limit", "declared_tolerance",
     "conformity_rule", "self_monitoring_every", "self_monitoring_basis", "sampled_externally", "order",
+    "ocl_limit_a", "ocl_limit_b", "ocl_tonnes_a", "ocl_tonnes_b", "ocl_tonnes_c", "ocl_start_level",
+    "ocl_escalate_at_c", "finding_severity",
 ]
+BOOLEAN_COLUMNS = ("sampled_externally", "ocl_escalate_at_c")
 REQUIRED_COLUMNS = {"property_code", "property_name"}
 MAX_ROWS = 2000
 MAX_BYTES = 2 * 1024 * 1024
@@ -63,6 +66,14 @@ def requirement_row(req):
         "self_monitoring_basis": req.self_monitoring_basis,
         "sampled_externally": req.sampled_externally,
         "order": req.order,
+        "ocl_limit_a": _text(req.ocl_limit_a),
+        "ocl_limit_b": _text(req.ocl_limit_b),
+        "ocl_tonnes_a": req.ocl_tonnes_a,
+        "ocl_tonnes_b": req.ocl_tonnes_b,
+        "ocl_tonnes_c": req.ocl_tonnes_c,
+        "ocl_start_level": req.ocl_start_level,
+        "ocl_escalate_at_c": req.ocl_escalate_at_c,
+        "finding_severity": req.finding_severity,
     }
 
 
@@ -72,7 +83,8 @@ def export_csv(version):
     writer.writeheader()
     for req in version.requirements.select_related("test_method"):
         row = requirement_row(req)
-        row["sampled_externally"] = _text(row["sampled_externally"])
+        for column in BOOLEAN_COLUMNS:
+            row[column] = _text(row[column])
         writer.writerow(row)
     return out.getvalue()
 
@@ -102,6 +114,14 @@ class RequirementRowForm(forms.Form):
                                               required=False)
     sampled_externally = forms.CharField(required=False)
     order = forms.IntegerField(required=False, min_value=0)
+    ocl_limit_a = forms.DecimalField(max_digits=10, decimal_places=4, required=False, min_value=0)
+    ocl_limit_b = forms.DecimalField(max_digits=10, decimal_places=4, required=False, min_value=0)
+    ocl_tonnes_a = forms.CharField(max_length=40, required=False)
+    ocl_tonnes_b = forms.CharField(max_length=40, required=False)
+    ocl_tonnes_c = forms.CharField(max_length=40, required=False)
+    ocl_start_level = forms.ChoiceField(choices=[("", "")] + list(Requirement.ComplianceLevel.choices), required=False)
+    ocl_escalate_at_c = forms.CharField(required=False)
+    finding_severity = forms.ChoiceField(choices=Requirement.Severity.choices, required=False)
 
     def __init__(self, *args, documents=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -116,13 +136,20 @@ class RequirementRowForm(forms.Form):
             raise forms.ValidationError(_("Unknown reference document “%(code)s”.") % {"code": code})
         return document
 
-    def clean_sampled_externally(self):
-        value = self.cleaned_data["sampled_externally"].strip().lower()
+    @staticmethod
+    def _boolean(value):
+        value = value.strip().lower()
         if value in ("", "0", "false", "no", "n"):
             return False
         if value in ("1", "true", "yes", "y"):
             return True
         raise forms.ValidationError(_("Expected true or false."))
+
+    def clean_sampled_externally(self):
+        return self._boolean(self.cleaned_data["sampled_externally"])
+
+    def clean_ocl_escalate_at_c(self):
+        return self._boolean(self.cleaned_data["ocl_escalate_at_c"])
 
     def clean(self):
         data = super().clean()
@@ -131,6 +158,8 @@ class RequirementRowForm(forms.Form):
             data["conformity_rule"] = Requirement.ConformityRule.INDIVIDUAL
         if data.get("order") is None:
             data["order"] = 0
+        if not data.get("finding_severity"):
+            data["finding_severity"] = Requirement.Severity.MAJOR
         return data
 
 
@@ -146,6 +175,16 @@ def check_requirement_values(data, add_error):
         add_error("lower_limit", _("Give a lower or an upper limit (or use the declared-value rule)."))
     if (data.get("self_monitoring_every") is None) != (not data.get("self_monitoring_basis")):
         add_error("self_monitoring_basis", _("Give both the self-monitoring frequency and its basis, or neither."))
+    limit_a, limit_b = data.get("ocl_limit_a"), data.get("ocl_limit_b")
+    if (limit_a is None) != (limit_b is None):
+        add_error("ocl_limit_b", _("Give both OCL limits (A and B), or neither."))
+    elif limit_a is not None and limit_a > limit_b:
+        add_error("ocl_limit_b", _("The OCL B limit is below the OCL A limit."))
+    for name in ("ocl_tonnes_a", "ocl_tonnes_b", "ocl_tonnes_c"):
+        try:
+            parse_tonnes_per_test(data.get(name))
+        except ValueError as exc:
+            add_error(name, _("Tonnes per test: %(e)s.") % {"e": exc})
 
 
 def _read_rows(content, fmt):

@@ -81,15 +81,19 @@ class RequirementForm(forms.ModelForm):
         model = Requirement
         fields = ["order", "property_code", "property_name", "test_method", "unit", "lower_limit", "upper_limit",
                   "declared_tolerance", "conformity_rule", "self_monitoring_every", "self_monitoring_basis",
-                  "sampled_externally"]
+                  "sampled_externally", "ocl_limit_a", "ocl_limit_b", "ocl_tonnes_a", "ocl_tonnes_b", "ocl_tonnes_c",
+                  "ocl_start_level", "ocl_escalate_at_c", "finding_severity"]
         widgets = {"order": forms.NumberInput(attrs={"class": "narrow"})}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["test_method"].queryset = ReferenceDocument.objects.order_by("code")
+        self.fields["finding_severity"].required = False  # blank → major (the model's default)
 
     def clean(self):
         data = super().clean()
+        if not data.get("finding_severity"):
+            data["finding_severity"] = Requirement.Severity.MAJOR
         if not self.cleaned_data.get("DELETE"):
             check_requirement_values(data, self.add_error)
         return data

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models.signals import m2m_changed
 from django.dispatch import receiver
@@ -192,6 +193,31 @@ class RegulationVersion(TenantModel):
                 % {"v": stored.version, "status": stored.get_status_display().lower()})
 
 
+OUTPUT_LEVELS = ("X", "Y", "Z")
+
+
+def parse_tonnes_per_test(text):
+    """'600/1000/2000' → [600, 1000, 2000] (output levels X, Y, Z); '500' → [500, 500, 500]; '' → None.
+
+    Raises ValueError when the text is not one or three positive numbers separated by '/'.
+    """
+    from decimal import Decimal, InvalidOperation
+
+    text = (text or "").strip()
+    if not text:
+        return None
+    parts = [p.strip().replace(",", ".") for p in text.split("/")]
+    if len(parts) not in (1, len(OUTPUT_LEVELS)):
+        raise ValueError("one number, or three separated by '/' (output levels X/Y/Z)")
+    try:
+        numbers = [Decimal(p) for p in parts]
+    except InvalidOperation:
+        raise ValueError("not a number") from None
+    if any(not n.is_finite() or n <= 0 for n in numbers):
+        raise ValueError("tonnes per test must be positive")
+    return numbers * 3 if len(numbers) == 1 else numbers
+
+
 class Requirement(TenantModel):
     """What a regulation version says about one property: method, limits, frequencies, conformity rule."""
 
@@ -206,6 +232,16 @@ class Requirement(TenantModel):
         BATCHES = "batches", _("per batches")
         DAYS = "days", _("per production days")
         WEEKS = "weeks", _("per weeks")
+
+    class ComplianceLevel(models.TextChoices):
+        """EN 13108-21 Annex A operating compliance level (OCL)."""
+        A = "A", "A"
+        B = "B", "B"
+        C = "C", "C"
+
+    class Severity(models.TextChoices):
+        MINOR = "minor", _("Minor")
+        MAJOR = "major", _("Major")
 
     version = models.ForeignKey(RegulationVersion, on_delete=models.CASCADE, related_name="requirements")
     property_code = models.SlugField(max_length=60)
@@ -222,6 +258,31 @@ class Requirement(TenantModel):
         help_text=_("One self-monitoring test every N units of the basis."))
     self_monitoring_basis = models.CharField(max_length=20, choices=FrequencyBasis.choices, blank=True)
     sampled_externally = models.BooleanField(default=False, help_text=_("Tested on samples taken at visits."))
+    # EN 13108-21 Annex A: data of the regulation (the TRA copies them from the standard's tables).
+    ocl_limit_a = models.DecimalField(
+        max_digits=10, decimal_places=4, null=True, blank=True, validators=[MinValueValidator(0)],
+        verbose_name=_("OCL A limit"),
+        help_text=_("EN 13108-21: OCL A when the mean absolute deviation of the last 32 results is at most this."))
+    ocl_limit_b = models.DecimalField(
+        max_digits=10, decimal_places=4, null=True, blank=True, validators=[MinValueValidator(0)],
+        verbose_name=_("OCL B limit"), help_text=_("OCL B when at most this (above: OCL C)."))
+    ocl_tonnes_a = models.CharField(
+        max_length=40, blank=True, verbose_name=_("t/test at OCL A"),
+        help_text=_("Minimum frequency at OCL A: tonnes of mix per test for output levels X/Y/Z, e.g. 600/1000/2000 "
+                    "(one number: every output level)."))
+    ocl_tonnes_b = models.CharField(max_length=40, blank=True, verbose_name=_("t/test at OCL B"),
+                                    help_text=_("Tonnes per test at OCL B, X/Y/Z."))
+    ocl_tonnes_c = models.CharField(max_length=40, blank=True, verbose_name=_("t/test at OCL C"),
+                                    help_text=_("Tonnes per test at OCL C, X/Y/Z."))
+    ocl_start_level = models.CharField(
+        max_length=1, choices=ComplianceLevel.choices, blank=True, verbose_name=_("OCL at start"),
+        help_text=_("Level applied while fewer than 32 results exist (empty: C)."))
+    ocl_escalate_at_c = models.BooleanField(
+        default=False, verbose_name=_("OCL C is a nonconformity"),
+        help_text=_("OCL C raises a finding and proposes a warning."))
+    finding_severity = models.CharField(
+        max_length=10, choices=Severity.choices, default=Severity.MAJOR,
+        help_text=_("Severity of the finding a failed conformity evaluation raises."))
     order = models.PositiveIntegerField(default=0)
 
     class Meta:
@@ -232,6 +293,13 @@ class Requirement(TenantModel):
 
     def __str__(self):
         return f"{self.property_name} ({self.unit})" if self.unit else self.property_name
+
+    def ocl_tonnes_per_test(self, level, output_level="X"):
+        """Tonnes of mix per test at OCL ``level`` for the producer's output level (X/Y/Z), or None."""
+        numbers = parse_tonnes_per_test(getattr(self, f"ocl_tonnes_{level.lower()}", ""))
+        if numbers is None:
+            return None
+        return numbers[OUTPUT_LEVELS.index(output_level) if output_level in OUTPUT_LEVELS else 0]
 
     def save(self, *args, **kwargs):
         if _stored_status(self.version_id) != RegulationVersion.Status.DRAFT:

@@ -225,7 +225,9 @@ def inspection_plan(licence, year, on_date=None):
 FREQUENCY_FIELDS = ["visits_per_year_admission", "visits_per_year_normal", "visits_per_year_reinforced",
                     "unannounced_share", "samples_per_year"]
 REQUIREMENT_COMPARED = ["property_name", "test_method", "unit", "lower_limit", "upper_limit", "declared_tolerance",
-                        "conformity_rule", "self_monitoring_every", "self_monitoring_basis", "sampled_externally"]
+                        "conformity_rule", "self_monitoring_every", "self_monitoring_basis", "sampled_externally",
+                        "ocl_limit_a", "ocl_limit_b", "ocl_tonnes_a", "ocl_tonnes_b", "ocl_tonnes_c", "ocl_start_level",
+                        "ocl_escalate_at_c", "finding_severity"]
 CHECKLIST_COMPARED = ["text", "mandatory"]
 
 

@@ -30,7 +30,7 @@ def reference_data():
                            strength_method=strength_method)
 
 
-def build_regulation(body, ref, code="TRA 11 (sampling demo)"):
+def build_regulation(body, ref, code="TRA 11 (sampling demo)", escalate_at_c=False):
     regulation = Regulation.objects.create(body=body, code=code, title="Bituminous mixtures", mark=ref.mark)
     regulation.categories.set([ref.category])
     # Built as a draft, then published: a published version's requirements cannot change.
@@ -42,7 +42,10 @@ def build_regulation(body, ref, code="TRA 11 (sampling demo)"):
         test_method=ref.binder_method, unit="%", lower_limit=Decimal("4.5"), upper_limit=Decimal("5.5"),
         declared_tolerance=Decimal("0.3"), conformity_rule=Requirement.ConformityRule.EN_13108_21,
         self_monitoring_every=Decimal("500"), self_monitoring_basis=Requirement.FrequencyBasis.TONNES,
-        sampled_externally=True, order=1)
+        sampled_externally=True, order=1,
+        # EN 13108-21 Annex A values as TRA 11 carries them (see docs/sampling.md: to be checked)
+        ocl_limit_a=Decimal("0.25"), ocl_limit_b=Decimal("0.35"), ocl_tonnes_a="600/1000/2000",
+        ocl_tonnes_b="300/500/1000", ocl_tonnes_c="150/250/500", ocl_start_level="C", ocl_escalate_at_c=escalate_at_c)
     strength = Requirement.objects.create(
         body=body, version=version, property_code="compressive-strength", property_name="Compressive strength",
         test_method=ref.strength_method, unit="MPa", lower_limit=Decimal("30"),
@@ -112,7 +115,18 @@ def build(body, ctx):
     regulation = build_regulation(body, ref)
     licensed = build_licence(body, holder, ref, regulation.version, number="SAMPLING-DEMO-001", quick_code="90000001")
     inspector = (ctx.get("staff") or {}).get("inspector@copro.demo") or ctx["admin"]
+    # A history of the holder's own binder-content results before the sample (EN 13108-21 needs 32):
+    # deviations from the declared 5.0 % cycle through +0.30 −0.30 +0.35 −0.25 +0.30 −0.40.
+    today = timezone.localdate()
+    cycle = ["0.30", "-0.30", "0.35", "-0.25", "0.30", "-0.40"]
+    for i in range(30):
+        services.do_record_self_monitoring(
+            holder=holder, product=licensed.product, property_code="binder-content",
+            tested_on=today - timedelta(days=6 + i), value=Decimal("5.0") + Decimal(cycle[i % 6]), unit="%",
+            batch=f"H{i:03d}", tonnage=Decimal("300"), by=None)
     chain = build_sample_chain(body, holder=holder, inspector=inspector, laboratory=lab, lab_user=lab_user,
                                regulation=regulation, licensed=licensed)
-    services.do_evaluate_self_monitoring(product=licensed.product, requirement=regulation.binder)
-    ctx["sampling"] = SimpleNamespace(regulation=regulation, licensed=licensed, chain=chain)
+    # last 32 = the chain's 6 (|d| .02+.04+.05+.02+.01+.03 = .17) + 26 of the history (4 cycles × 1.9 = 7.6,
+    # then .30 + .30 = .60): Σ|d| = 8.37, mean 0.2616 → OCL B (0.25 < 0.2616 ≤ 0.35): 1 test per 300 t (level X)
+    ocl = services.do_evaluate_self_monitoring(product=licensed.product, requirement=regulation.binder)
+    ctx["sampling"] = SimpleNamespace(regulation=regulation, licensed=licensed, chain=chain, ocl=ocl)

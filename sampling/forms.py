@@ -96,3 +96,26 @@ class LaboratoryScopeForm(forms.Form):
 
         super().__init__(*args, **kwargs)
         self.fields["test_methods"].queryset = ReferenceDocument.objects.order_by("code")
+
+
+class LaboratoryForm(forms.Form):
+    """Recognise a laboratory: who it is, its accreditation and the test methods in its scope."""
+
+    name = forms.CharField(max_length=200)
+    accreditation = forms.CharField(max_length=200, help_text=_("Accreditation number, e.g. BELAC 123-TEST"))
+    accreditation_valid_until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    email = forms.EmailField(required=False)
+    address = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    test_methods = forms.ModelMultipleChoiceField(queryset=None, required=False, widget=forms.CheckboxSelectMultiple,
+                                                  label=_("Test methods in the accreditation scope"))
+
+    def __init__(self, *args, **kwargs):
+        from marks.models import ReferenceDocument
+
+        super().__init__(*args, **kwargs)
+        self.fields["test_methods"].queryset = ReferenceDocument.objects.order_by("code")
+
+
+class LabUserForm(forms.Form):
+    email = forms.EmailField()
+    full_name = forms.CharField(max_length=200, required=False)

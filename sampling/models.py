@@ -108,6 +108,42 @@ class Sample(TenantModel):
         return self.ORDER[index + 1] if index + 1 < len(self.ORDER) else None
 
 
+class SampleRequest(TenantModel):
+    """Staff asked for a counter-test or an extra sample of a licensed product (accepted escalation).
+
+    It is open until the next sample of that product is taken on a visit of the licence.
+    """
+
+    class Kind(models.TextChoices):
+        COUNTER_TEST = "counter_test", _("Counter-test")
+        EXTRA_SAMPLE = "extra_sample", _("Extra sample")
+
+    class State(models.TextChoices):
+        OPEN = "open", _("Open")
+        FULFILLED = "fulfilled", _("Fulfilled")
+
+    licence = models.ForeignKey("licences.Licence", on_delete=models.PROTECT, related_name="+")
+    product = models.ForeignKey("licences.Product", on_delete=models.PROTECT, related_name="+")
+    requirements = models.ManyToManyField("marks.Requirement", blank=True, related_name="+")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    origin_sample = models.ForeignKey(Sample, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                                      help_text=_("The sample whose result is challenged (counter-test)."))
+    reason = models.TextField()
+    state = models.CharField(max_length=20, choices=State.choices, default=State.OPEN)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    fulfilled_by = models.ForeignKey(Sample, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    fulfilled_at = models.DateTimeField(null=True, blank=True)
+
+    scope_paths = {"body": "body", "holder": "licence__holder"}
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.product} ({self.get_state_display()})"
+
+
 class SampleUserObjectPermission(UserObjectPermissionBase):
     """Direct foreign-key object grant (django-guardian) of a lab user on a sample."""
 
@@ -265,6 +301,15 @@ class ConformityOutcome(TenantModel):
     decided_at = models.DateTimeField(null=True, blank=True)
     decision_reason = models.TextField(blank=True)
     evaluated_at = models.DateTimeField(auto_now_add=True)
+    # What a failure raised, and what accepting the escalation did (each through the owning app's service).
+    finding = models.ForeignKey("inspections.Finding", on_delete=models.PROTECT, null=True, blank=True,
+                                related_name="+")
+    sample_request = models.ForeignKey("SampleRequest", on_delete=models.PROTECT, null=True, blank=True,
+                                       related_name="outcomes")
+    planned_visit = models.ForeignKey("inspections.Visit", on_delete=models.PROTECT, null=True, blank=True,
+                                      related_name="+")
+    sanction = models.ForeignKey("licences.Sanction", on_delete=models.PROTECT, null=True, blank=True,
+                                 related_name="+")
 
     scope_paths = {"body": "body", "holder": "holder"}
 

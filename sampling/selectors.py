@@ -30,7 +30,9 @@ def samples_for_staff():
 
 
 def outcomes_for_staff():
-    return ConformityOutcome.objects.select_related("product", "requirement", "holder", "sample", "decided_by")
+    return ConformityOutcome.objects.select_related(
+        "product", "requirement", "holder", "sample", "decided_by", "finding__visit", "sample_request__fulfilled_by",
+        "planned_visit", "sanction")
 
 
 def products_of(holder):
@@ -42,6 +44,9 @@ class FrequencyLine:
     requirement: object
     expected: int | None
     recorded: int
+    every: Decimal | None = None  # one test per `every` units of `basis`
+    basis: str = ""
+    level: str = ""  # EN 13108-21 OCL that set the frequency (empty: the regulation's fixed frequency)
 
     @property
     def missing(self):
@@ -66,11 +71,41 @@ def frequency_check(product, date_from, date_to):
         counts[code] = counts.get(code, 0) + 1
     lines = []
     for requirement in _requirements(product):
-        expected = statistics.expected_tests(
-            requirement.self_monitoring_basis, requirement.self_monitoring_every, tonnes=tonnes, batches=batches,
-            production_days=production_days, period_days=period_days)
-        lines.append(FrequencyLine(requirement, expected, counts.get(requirement.property_code, 0)))
+        every, basis, level = ocl_frequency(product, requirement, date_to)
+        if every is None:
+            every, basis = requirement.self_monitoring_every, requirement.self_monitoring_basis
+        expected = statistics.expected_tests(basis, every, tonnes=tonnes, batches=batches,
+                                             production_days=production_days, period_days=period_days)
+        lines.append(FrequencyLine(requirement, expected, counts.get(requirement.property_code, 0), every=every,
+                                   basis=basis, level=level))
     return lines
+
+
+def output_level(product):
+    """The producer's output level (X/Y/Z) for EN 13108-21 frequencies: the product's declared
+    ``output_level``; X (the most frequent testing) when not declared."""
+    level = str((product.declared_characteristics or {}).get("output_level", "X")).strip().upper()
+    return level if level in ("X", "Y", "Z") else "X"
+
+
+def ocl_frequency(product, requirement, until):
+    """(tonnes per test, "tonnes", OCL) under EN 13108-21 when the regulation gives the OCL frequencies,
+    else (None, "", ""). The OCL comes from the last 32 results up to ``until``; with fewer, the regulation's
+    start level (C if none)."""
+    from marks.models import Requirement
+    from sampling.services import declared_target
+
+    if requirement.conformity_rule != Requirement.ConformityRule.EN_13108_21:
+        return None, "", ""
+    values = list(SelfMonitoringResult.objects.filter(
+        product=product, property_code=requirement.property_code, tested_on__lte=until,
+    ).order_by("-tested_on", "-id").values_list("value", flat=True)[:statistics.EN13108_21_WINDOW])[::-1]
+    level = statistics.current_ocl(values, declared_target(requirement, product), requirement.ocl_limit_a,
+                                   requirement.ocl_limit_b, requirement.ocl_start_level)
+    every = requirement.ocl_tonnes_per_test(level, output_level(product))
+    if every is None:
+        return None, "", ""
+    return every, Requirement.FrequencyBasis.TONNES, level
 
 
 def _requirements(product):

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -13,9 +14,9 @@ from guardian.shortcuts import assign_perm
 
 from certification import audit
 from certification.access import has_object_grant
-from certification.models import CertificationBody
+from certification.models import CertificationBody, Membership
 from certification.services import get_or_create_user
-from licences.models import Licence, Product
+from licences.models import HolderMembership, Licence, Product
 from marks.models import Requirement
 from sampling import statistics
 from sampling.models import (
@@ -25,6 +26,8 @@ from sampling.models import (
     LaboratoryMembership,
     LabResult,
     Sample,
+    SampleRequest,
+    SampleUserObjectPermission,
     SelfMonitoringImport,
     SelfMonitoringResult,
 )
@@ -37,7 +40,14 @@ LAB_PERMS = ("sampling.view_sample", "sampling.test_sample")
 
 @transaction.atomic
 def do_recognise_laboratory(*, body, name, test_methods=(), **fields):
-    laboratory = Laboratory.objects.create(body=body, name=name, **fields)
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": "Give the laboratory's name."})
+    if Laboratory.objects.filter(body=body, name__iexact=name).exists():
+        raise ValidationError({"name": "A laboratory with this name is already recognised."})
+    laboratory = Laboratory(body=body, name=name, **fields)
+    laboratory.full_clean()
+    laboratory.save()
     if test_methods:
         laboratory.test_methods.set(test_methods)
     audit.record("laboratory.recognise", laboratory, after=audit.snapshot(laboratory))
@@ -58,11 +68,67 @@ def do_set_laboratory_scope(*, laboratory, accreditation, accreditation_valid_un
 
 @transaction.atomic
 def do_add_lab_user(*, laboratory, email, full_name="", password=None):
+    """Give a person access to the lab portal of ``laboratory`` (creating their account if needed).
+
+    A person belongs to one laboratory; a membership removed earlier in the same body is reactivated.
+    """
     user = get_or_create_user(email, full_name, password)
-    membership = LaboratoryMembership.objects.create(body=laboratory.body, laboratory=laboratory, user=user)
+    existing = LaboratoryMembership._base_manager.filter(user=user).first()
+    if existing is not None and (existing.is_active or existing.body_id != laboratory.body_id):
+        raise ValidationError({"email": "This person already belongs to a laboratory."})
+    if (HolderMembership._base_manager.filter(user=user, is_active=True).exists()
+            or Membership._base_manager.filter(user=user).exists()):
+        raise ValidationError({"email": "This person already uses the application as staff or licence-holder."})
+    if existing is not None:
+        before = audit.snapshot(existing)
+        existing.laboratory, existing.is_active = laboratory, True
+        existing.save()
+        membership = existing
+    else:
+        before = None
+        membership = LaboratoryMembership.objects.create(body=laboratory.body, laboratory=laboratory, user=user)
     for sample in Sample.objects.filter(laboratory=laboratory):
         _grant_lab_user(user, sample)
-    audit.record("laboratory.user_add", membership, after=audit.snapshot(membership))
+    audit.record("laboratory.user_add", membership, before=before, after=audit.snapshot(membership))
+    return membership
+
+
+@transaction.atomic
+def do_invite_lab_user(*, laboratory, email, full_name="", invited_by):
+    """Staff add a lab user; the invitee chooses a password through the reset link sent by e-mail."""
+    membership = do_add_lab_user(laboratory=laboratory, email=email, full_name=full_name)
+    audit.record("laboratory.user_invite", membership, after={"email": membership.user.email})
+    user = membership.user
+
+    def send():
+        from django.contrib.auth.tokens import default_token_generator
+        from django.core.mail import send_mail
+        from django.urls import reverse
+        from django.utils.encoding import force_bytes
+        from django.utils.http import urlsafe_base64_encode
+
+        link = settings.SITE_URL + reverse("password_reset_confirm", kwargs={
+            "uidb64": urlsafe_base64_encode(force_bytes(user.pk)), "token": default_token_generator.make_token(user)})
+        send_mail(f"Invitation to the {laboratory.name} laboratory portal",
+                  f"{invited_by.email} gave you access to the laboratory portal of {laboratory.body.name} "
+                  f"for {laboratory.name}.\nChoose your password here: {link}\n", None, [user.email])
+
+    transaction.on_commit(send)
+    return membership
+
+
+@transaction.atomic
+def do_remove_lab_user(*, membership, reason=""):
+    """The person loses the lab portal and every object grant on the laboratory's samples."""
+    membership = LaboratoryMembership.objects.select_for_update().select_related("user").get(pk=membership.pk)
+    if not membership.is_active:
+        return membership
+    before = audit.snapshot(membership)
+    membership.is_active = False
+    membership.save()
+    SampleUserObjectPermission.objects.filter(
+        user=membership.user, content_object__laboratory=membership.laboratory_id).delete()
+    audit.record("laboratory.user_remove", membership, before=before, after=audit.snapshot(membership), reason=reason)
     return membership
 
 
@@ -125,6 +191,12 @@ def do_take_sample(*, visit, product, by, seal_number, quantity, production_date
     sample.requirements.set(requirements)
     CustodyEvent.objects.create(body=sample.body, sample=sample, step=Sample.State.TAKEN, at=now, by=by)
     audit.record("sample.take", sample, after=audit.snapshot(sample))
+    for request in SampleRequest.objects.select_for_update().filter(licence=licence, product=product,
+                                                                     state=SampleRequest.State.OPEN):
+        before = audit.snapshot(request)
+        request.state, request.fulfilled_by, request.fulfilled_at = SampleRequest.State.FULFILLED, sample, now
+        request.save()
+        audit.record("sample_request.fulfil", request, before=before, after=audit.snapshot(request))
     return sample
 
 
@@ -462,7 +534,44 @@ def _store(*, product, requirement, kind, evaluation, default_escalation, sample
                       else ConformityOutcome.Status.NO_ACTION)
     outcome.save()
     audit.record("conformity.evaluate", outcome, after=audit.snapshot(outcome))
+    if outcome.verdict == ConformityOutcome.Verdict.FAIL:
+        _raise_finding(outcome)
     return outcome
+
+
+def licence_of(outcome):
+    """The licence the outcome concerns: the sample's, else the product's live licence."""
+    if outcome.sample_id:
+        return outcome.sample.licence
+    return (Licence.objects.filter(products=outcome.product)
+            .exclude(state__in=[Licence.State.WITHDRAWN, Licence.State.RENOUNCED, Licence.State.EXPIRED])
+            .order_by("-created_at", "-pk").first())
+
+
+def finding_severity(outcome):
+    """The regulation's severity for the property; a disagreement between the lab and the holder's own
+    results (comparison) is minor: it questions the self-monitoring, not yet the product."""
+    if outcome.kind == ConformityOutcome.Kind.COMPARISON:
+        return Requirement.Severity.MINOR
+    return outcome.requirement.finding_severity or Requirement.Severity.MAJOR
+
+
+def _raise_finding(outcome):
+    """A failed outcome raises an inspections finding (through the inspections service, audited there)."""
+    from inspections.services import do_raise_conformity_finding
+
+    licence = licence_of(outcome)
+    if licence is None:  # no live licence: nothing to attach the finding to; the outcome still goes to staff
+        return None
+    where = f" (sample {outcome.sample.code})" if outcome.sample_id else ""
+    description = (f"{outcome.get_kind_display()} — {outcome.requirement.property_name}, "
+                   f"{outcome.product.commercial_name}{where}: {outcome.summary}")
+    outcome.finding = do_raise_conformity_finding(
+        licence=licence, visit=outcome.sample.visit if outcome.sample_id else None,
+        severity=finding_severity(outcome), description=description,
+        reason=f"conformity outcome {outcome.pk}", follow_up_within_days=settings.SAMPLING_FOLLOW_UP_WITHIN_DAYS)
+    outcome.save(update_fields=["finding"])
+    return outcome.finding
 
 
 def holder_values_around(product, requirement, day, window=statistics.COMPARISON_WINDOW_DAYS):
@@ -495,7 +604,9 @@ def evaluate_lab_result(result):
 def evaluate_series(product, requirement, values):
     rule = requirement.conformity_rule
     if rule == Rule.EN_13108_21:
-        return statistics.en13108_21(values, declared_target(requirement, product), requirement.declared_tolerance)
+        return statistics.en13108_21(values, declared_target(requirement, product), requirement.ocl_limit_a,
+                                     requirement.ocl_limit_b, start_level=requirement.ocl_start_level,
+                                     escalate_at_c=requirement.ocl_escalate_at_c)
     if rule == Rule.EN_206:
         return statistics.en206(values, requirement.lower_limit)
     lower, upper = _limits(requirement, product)
@@ -515,14 +626,63 @@ def do_evaluate_self_monitoring(*, product, requirement, until=None):
 
 
 @transaction.atomic
+def do_request_sample(*, licence, product, kind, reason, by, requirements=(), origin_sample=None):
+    """Ask for a counter-test or an extra sample of a licensed product; fulfilled by the next sample taken."""
+    if kind not in SampleRequest.Kind.values:
+        raise ValidationError({"kind": "Counter-test or extra sample."})
+    if not licence.products.filter(pk=product.pk).exists():
+        raise ValidationError({"product": "The product is not under this licence."})
+    request = SampleRequest.objects.create(body=licence.body, licence=licence, product=product, kind=kind,
+                                           origin_sample=origin_sample, reason=reason, requested_by=by)
+    request.requirements.set(requirements)
+    audit.record("sample_request.create", request, after=audit.snapshot(request), reason=reason)
+    return request
+
+
+def _run_escalation(outcome, by, reason):
+    """The accepted escalation, carried out by the service of the app that owns it."""
+    Escalation = ConformityOutcome.Escalation
+    licence = licence_of(outcome)
+    if licence is None:
+        raise ValidationError("The product has no live licence: there is nothing to escalate on.")
+    why = (reason or "").strip() or outcome.summary
+    if outcome.proposed_escalation in (Escalation.COUNTER_TEST, Escalation.EXTRA_SAMPLE):
+        outcome.sample_request = do_request_sample(
+            licence=licence, product=outcome.product, kind=outcome.proposed_escalation, reason=why, by=by,
+            requirements=[outcome.requirement], origin_sample=outcome.sample)
+    elif outcome.proposed_escalation == Escalation.REINFORCED_INSPECTION:
+        from inspections.models import Visit
+        from inspections.services import do_create_visit
+
+        outcome.planned_visit = do_create_visit(
+            licence=licence, kind=Visit.Kind.UNANNOUNCED, announced=False, reason=why,
+            planned_for=timezone.localdate() + timedelta(days=settings.SAMPLING_EXTRA_VISIT_WITHIN_DAYS))
+    elif outcome.proposed_escalation == Escalation.WARNING:
+        from licences.models import Sanction
+        from licences.services import do_impose_sanction
+
+        outcome.sanction = do_impose_sanction(licence=licence, kind=Sanction.Kind.WARNING,
+                                              starts_on=timezone.localdate(), reason=why, by=by)
+
+
+@transaction.atomic
 def do_decide_outcome(*, outcome, accept, reason, by):
+    """Staff accept (the escalation is carried out) or dismiss (with a reason) a proposal.
+
+    Idempotent: the same decision again (a double-click) changes nothing and runs nothing twice.
+    """
     outcome = ConformityOutcome.objects.select_for_update().get(pk=outcome.pk)
+    wanted = ConformityOutcome.Status.ACCEPTED if accept else ConformityOutcome.Status.DISMISSED
+    if outcome.status == wanted:
+        return outcome
     if outcome.status != ConformityOutcome.Status.PROPOSED:
         raise ValidationError("This proposal was already decided.")
     if not accept and not (reason or "").strip():
         raise ValidationError({"reason": "Say why the proposal is dismissed."})
     before = audit.snapshot(outcome)
-    outcome.status = ConformityOutcome.Status.ACCEPTED if accept else ConformityOutcome.Status.DISMISSED
+    if accept:
+        _run_escalation(outcome, by, reason)
+    outcome.status = wanted
     outcome.decided_by, outcome.decided_at, outcome.decision_reason = by, timezone.now(), reason
     outcome.save()
     audit.record(f"conformity.{outcome.status}", outcome, before=before, after=audit.snapshot(outcome), reason=reason)

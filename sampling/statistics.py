@@ -47,45 +47,79 @@ def declared_value(values, target, tolerance):
 
 # ---------------------------------------------------------------- EN 13108-21 Annex A
 
-EN13108_21_WINDOW = 32
-# Operating compliance level from the mean absolute deviation from target of the last 32 results,
-# as a fraction of the regulation's tolerance for the characteristic (see docs/sampling.md).
-EN13108_21_LEVELS = [("A", Decimal("0.50")), ("B", Decimal("0.75")), ("C", Decimal("1.00"))]
+EN13108_21_WINDOW = 32  # the OCL is assessed on the last 32 results of the characteristic
+EN13108_21_DEFAULT_START = "C"  # level applied while fewer than 32 results exist (unless the regulation says)
 
 
-def en13108_21(values, target, tolerance):
-    """Operating compliance level (OCL) of the last 32 results.
+def ocl_level(mean_abs_deviation, limit_a, limit_b):
+    """A if mean |deviation| ≤ limit_A, B if ≤ limit_B, else C (EN 13108-21 Annex A)."""
+    if mean_abs_deviation <= limit_a:
+        return "A"
+    if mean_abs_deviation <= limit_b:
+        return "B"
+    return "C"
 
-    mean deviation  = Σ|x_i − target| / n over the last n ≤ 32 results;
-    ratio           = mean deviation / tolerance;
-    level A ≤ 0.50, B ≤ 0.75, C ≤ 1.00, D > 1.00 (D does not conform).
-    Fewer than 32 results give a provisional level.
+
+def en13108_21(values, target, limit_a, limit_b, *, start_level="", escalate_at_c=False):
+    """Operating compliance level (OCL) of a characteristic from its last 32 results.
+
+    deviation_i = x_i − target (the target composition);
+    mean |deviation| = Σ|deviation_i| / 32 over the last 32 results;
+    OCL A if ≤ limit_A, B if ≤ limit_B, else C (limits: the regulation's, per characteristic).
+    With fewer than 32 results the level is the regulation's start level (C if none) and the verdict
+    "insufficient"; the running mean is reported for information. The verdict is "fail" only when the
+    regulation marks OCL C as a nonconformity (``escalate_at_c``); otherwise the OCL only sets the
+    minimum test frequency.
     """
-    if target is None or not tolerance:
-        return Evaluation("insufficient", "No target (declared value) or tolerance for EN 13108-21.")
-    last = list(values)[-EN13108_21_WINDOW:]
-    if not last:
-        return Evaluation("insufficient", "No result.")
+    if target is None:
+        return Evaluation("insufficient", "No target composition (declared value) for EN 13108-21.")
+    if limit_a is None or limit_b is None:
+        return Evaluation("insufficient", "The regulation gives no OCL limits for this characteristic.")
+    values = list(values)
+    last = values[-EN13108_21_WINDOW:]
     n = len(last)
-    mean_dev = sum((abs(x - target) for x in last), Decimal(0)) / n
-    mean_signed = sum((x - target for x in last), Decimal(0)) / n
-    ratio = mean_dev / tolerance
-    level = next((name for name, limit in EN13108_21_LEVELS if ratio <= limit), "D")
-    provisional = n < EN13108_21_WINDOW
-    details = {"n": n, "target": _s(target), "tolerance": _s(tolerance), "mean_abs_deviation": _s(q(mean_dev)),
-               "mean_deviation": _s(q(mean_signed)), "ratio": _s(q(ratio)), "provisional": provisional}
-    verdict = "fail" if level == "D" else "pass"
-    summary = (f"OCL {level}{' (provisional, ' + str(n) + ' results)' if provisional else ''}: "
-               f"mean |deviation| {q(mean_dev)} = {q(ratio)} × tolerance {tolerance}.")
+    deviations = [x - target for x in last]
+    mean_dev = sum((abs(d) for d in deviations), Decimal(0)) / n if n else None
+    mean_signed = sum(deviations, Decimal(0)) / n if n else None
+    details = {"n": n, "window": EN13108_21_WINDOW, "target": _s(target), "limit_a": _s(limit_a),
+               "limit_b": _s(limit_b), "mean_abs_deviation": _s(q(mean_dev)) if n else None,
+               "mean_deviation": _s(q(mean_signed)) if n else None, "escalate_at_c": escalate_at_c}
+    if n < EN13108_21_WINDOW:
+        level = start_level or EN13108_21_DEFAULT_START
+        details.update(provisional=True, start_level=level)
+        so_far = f"; mean |deviation| so far {q(mean_dev)}" if n else ""
+        return Evaluation("insufficient", f"OCL {level} (start level): {n} of {EN13108_21_WINDOW} results{so_far}.",
+                          level=level, details=details)
+    level = ocl_level(mean_dev, limit_a, limit_b)
+    details["provisional"] = False
+    verdict = "fail" if (level == "C" and escalate_at_c) else "pass"
+    bound = {"A": f"≤ {limit_a} (A)", "B": f"> {limit_a}, ≤ {limit_b} (B)", "C": f"> {limit_b} (C)"}[level]
+    summary = f"OCL {level}: mean |deviation| of the last 32 results {q(mean_dev)} {bound}."
+    if verdict == "fail":
+        summary += " The regulation treats OCL C as a nonconformity."
     return Evaluation(verdict, summary, level=level, details=details)
 
 
-# ---------------------------------------------------------------- EN 206 8.2.1.3 (method A)
+def current_ocl(values, target, limit_a, limit_b, start_level=""):
+    """The level that sets the test frequency now: from the last 32 results, else the start level."""
+    values = list(values)
+    if target is None or limit_a is None or limit_b is None or len(values) < EN13108_21_WINDOW:
+        return start_level or EN13108_21_DEFAULT_START
+    last = values[-EN13108_21_WINDOW:]
+    return ocl_level(sum((abs(x - target) for x in last), Decimal(0)) / len(last), limit_a, limit_b)
 
-EN206_INITIAL_N = 3
-EN206_CONTINUOUS_N = 15
-EN206_CONTINUOUS_AFTER = 35
-EN206_SIGMA_MIN = Decimal("3.0")
+
+# ---------------------------------------------------------------- EN 206 8.2.1.3, Table 14 (method A)
+
+EN206_INITIAL_N = 3  # initial production: groups of 3 results
+EN206_CONTINUOUS_N = 15  # continuous production: the last 15 results
+EN206_CONTINUOUS_AFTER = 35  # continuous production once 35 results exist (σ estimated from them)
+EN206_C1_INITIAL_MARGIN = Decimal(4)  # criterion 1, initial: f_cm ≥ f_ck + 4
+EN206_C1_SIGMA_FACTOR = Decimal("1.48")  # criterion 1, continuous: f_cm ≥ f_ck + 1.48 σ
+EN206_C2_MARGIN = Decimal(4)  # criterion 2: every f_ci ≥ f_ck − 4
+EN206_SIGMA_MIN = Decimal("3.0")  # σ is not taken below 3 N/mm²
+EN206_S15_LOW = Decimal("0.63")  # σ still valid while 0.63 σ ≤ s15 ≤ 1.37 σ
+EN206_S15_HIGH = Decimal("1.37")
 
 
 def stdev(values):
@@ -98,41 +132,52 @@ def stdev(values):
 def en206(values, fck):
     """Conformity of compressive strength, EN 206 8.2.1.3, Table 14 (method A).
 
-    Initial production (fewer than 35 results): last n = 3 results,
-      criterion 1: mean ≥ fck + 4;  criterion 2: each result ≥ fck − 4.
-    Continuous production (35 results or more): last n = 15 results,
-      criterion 1: mean ≥ fck + 1.48 σ, with σ the standard deviation of the last 35 results, not below 3 N/mm²;
-      criterion 2: each result ≥ fck − 4.
+    Initial production (fewer than 35 results): the last n = 3 results,
+      criterion 1: f_cm ≥ f_ck + 4;  criterion 2: every f_ci ≥ f_ck − 4.
+    Continuous production (35 results or more): the last n = 15 results,
+      σ = standard deviation of the last 35 results (not below 3 N/mm²),
+      criterion 1: f_cm ≥ f_ck + 1.48 σ;  criterion 2: every f_ci ≥ f_ck − 4;
+      σ check: s15 (standard deviation of the last 15) must lie in [0.63 σ, 1.37 σ], otherwise σ must be
+      re-estimated (reported in the details and summary; the criteria are still applied with σ).
     """
     values = list(values)
     if fck is None:
         return Evaluation("insufficient", "No characteristic strength (lower limit) for EN 206.")
     if len(values) < EN206_INITIAL_N:
         return Evaluation("insufficient", f"{len(values)} results; EN 206 needs at least {EN206_INITIAL_N}.")
-    four = Decimal(4)
+    sigma = s15 = None
+    sigma_valid = None
     if len(values) < EN206_CONTINUOUS_AFTER:
         family = "initial"
         group = values[-EN206_INITIAL_N:]
-        sigma = None
-        mean_limit = fck + four
+        mean_limit = fck + EN206_C1_INITIAL_MARGIN
     else:
         family = "continuous"
         group = values[-EN206_CONTINUOUS_N:]
         sigma = max(stdev(values[-EN206_CONTINUOUS_AFTER:]), EN206_SIGMA_MIN)
-        mean_limit = fck + Decimal("1.48") * sigma
+        mean_limit = fck + EN206_C1_SIGMA_FACTOR * sigma
+        s15 = stdev(group)
+        sigma_valid = EN206_S15_LOW * sigma <= s15 <= EN206_S15_HIGH * sigma
     mean = sum(group, Decimal(0)) / len(group)
-    individual_limit = fck - four
+    individual_limit = fck - EN206_C2_MARGIN
     criterion_1 = mean >= mean_limit
     lowest = min(group)
     criterion_2 = lowest >= individual_limit
     details = {"family": family, "n": len(group), "fck": _s(fck), "mean": _s(q(mean)),
                "mean_limit": _s(q(mean_limit)), "sigma": _s(q(sigma)) if sigma is not None else None,
+               "s15": _s(q(s15)) if s15 is not None else None,
+               "s15_range": ([_s(q(EN206_S15_LOW * sigma)), _s(q(EN206_S15_HIGH * sigma))]
+                             if sigma is not None else None),
+               "sigma_valid": sigma_valid, "sigma_reestimate": sigma_valid is False,
                "lowest": _s(lowest), "individual_limit": _s(individual_limit),
                "criterion_1": criterion_1, "criterion_2": criterion_2}
     verdict = "pass" if criterion_1 and criterion_2 else "fail"
     summary = (f"EN 206 {family} production, n={len(group)}: mean {q(mean)} "
                f"{'≥' if criterion_1 else '<'} {q(mean_limit)} (criterion 1); lowest {lowest} "
                f"{'≥' if criterion_2 else '<'} {individual_limit} (criterion 2).")
+    if sigma_valid is False:
+        summary += (f" s15 = {q(s15)} outside [{q(EN206_S15_LOW * sigma)}, {q(EN206_S15_HIGH * sigma)}]: "
+                    "σ must be re-estimated.")
     return Evaluation(verdict, summary, details=details)
 
 

@@ -25,7 +25,11 @@ portal_patterns = [
 
 staff_patterns = [
     path("laboratories/", views.staff_laboratories, name="laboratory-list"),
+    path("laboratories/new/", views.staff_laboratory_create, name="laboratory-create"),
+    path("laboratories/<int:pk>/", views.staff_laboratory_detail, name="laboratory-detail"),
     path("laboratories/<int:pk>/scope/", views.staff_laboratory_scope, name="laboratory-scope"),
+    path("laboratories/<int:pk>/users/<int:membership_pk>/remove/", views.staff_laboratory_user_remove,
+         name="laboratory-user-remove"),
     path("samples/", views.staff_samples, name="sample-list"),
     path("samples/<int:pk>/", views.staff_sample_detail, name="sample-detail"),
     path("conformity/", views.staff_outcomes, name="conformity-outcomes"),

@@ -1,7 +1,7 @@
 from datetime import timedelta
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -9,11 +9,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from certification import access
 from certification.access import lab_required, portal_required, staff_required
 from inspections.models import Visit
 from licences.models import Product
 from sampling import charts, forms, labels, selectors, services
-from sampling.models import ConformityOutcome, LabResult, Sample, SelfMonitoringResult
+from sampling.models import ConformityOutcome, LabResult, Sample, SampleRequest, SelfMonitoringResult
 
 
 def _form_errors(form, exc):
@@ -50,7 +51,10 @@ def inspector_take_sample(request, visit_pk):
             messages.success(request, _("Sample %(code)s taken. Print its label.") % {"code": sample.code})
             return redirect("inspector:sample-detail", pk=sample.pk)
     samples = Sample.objects.filter(visit=visit)
-    return render(request, "sampling/inspector_take.html", {"visit": visit, "form": form, "samples": samples})
+    requests = (SampleRequest.objects.filter(licence=visit.licence, state=SampleRequest.State.OPEN)
+                .select_related("product").prefetch_related("requirements"))
+    return render(request, "sampling/inspector_take.html", {"visit": visit, "form": form, "samples": samples,
+                                                            "requests": requests})
 
 
 @staff_required("inspections.perform")
@@ -255,7 +259,8 @@ def staff_sample_detail(request, pk):
     return render(request, "sampling/staff_sample.html", {
         "sample": sample, "custody": sample.custody.select_related("by"),
         "results": sample.results.select_related("entered_by").order_by("property_code", "id"),
-        "outcomes": sample.outcomes.select_related("requirement")})
+        "outcomes": sample.outcomes.select_related("requirement", "finding__visit", "sample_request__fulfilled_by",
+                                                   "planned_visit", "sanction")})
 
 
 @staff_required()
@@ -276,6 +281,54 @@ def staff_laboratories(request):
 
 
 @staff_required("registry.edit")
+def staff_laboratory_create(request):
+    form = forms.LaboratoryForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            laboratory = services.do_recognise_laboratory(body=request.tenant, **form.cleaned_data)
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, _("Laboratory %(name)s recognised.") % {"name": laboratory.name})
+            return redirect("staff:laboratory-detail", pk=laboratory.pk)
+    return render(request, "sampling/staff_laboratory_form.html", {"form": form},
+                  status=400 if form.errors else 200)
+
+
+@staff_required()
+def staff_laboratory_detail(request, pk):
+    laboratory = get_object_or_404(selectors.laboratories_for_staff(), pk=pk)
+    form = forms.LabUserForm(request.POST or None)
+    if request.method == "POST":
+        if not access.has_capability(request, "registry.edit"):
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                services.do_invite_lab_user(laboratory=laboratory, invited_by=request.user, **form.cleaned_data)
+            except ValidationError as exc:
+                _form_errors(form, exc)
+            else:
+                messages.success(request, _("%(email)s can now use the laboratory portal; an invitation was sent.")
+                                 % {"email": form.cleaned_data["email"]})
+                return redirect("staff:laboratory-detail", pk=laboratory.pk)
+    members = laboratory.memberships.filter(is_active=True).select_related("user").order_by("user__email")
+    return render(request, "sampling/staff_laboratory.html", {
+        "laboratory": laboratory, "form": form, "members": members,
+        "samples": laboratory.samples.select_related("product")[:50]}, status=400 if form.errors else 200)
+
+
+@staff_required("registry.edit")
+@require_POST
+def staff_laboratory_user_remove(request, pk, membership_pk):
+    laboratory = get_object_or_404(selectors.laboratories_for_staff(), pk=pk)
+    membership = get_object_or_404(laboratory.memberships.filter(is_active=True), pk=membership_pk)
+    services.do_remove_lab_user(membership=membership, reason=request.POST.get("reason", ""))
+    messages.success(request, _("%(email)s no longer has access to the laboratory portal.")
+                     % {"email": membership.user.email})
+    return redirect("staff:laboratory-detail", pk=laboratory.pk)
+
+
+@staff_required("registry.edit")
 def staff_laboratory_scope(request, pk):
     laboratory = get_object_or_404(selectors.laboratories_for_staff(), pk=pk)
     form = forms.LaboratoryScopeForm(request.POST or None, initial={
@@ -284,5 +337,5 @@ def staff_laboratory_scope(request, pk):
     if request.method == "POST" and form.is_valid():
         services.do_set_laboratory_scope(laboratory=laboratory, **form.cleaned_data)
         messages.success(request, _("Accreditation scope updated."))
-        return redirect("staff:laboratory-list")
+        return redirect("staff:laboratory-detail", pk=laboratory.pk)
     return render(request, "sampling/staff_laboratory_scope.html", {"laboratory": laboratory, "form": form})

@@ -4,6 +4,7 @@ import csv
 import io
 import json
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -24,7 +25,8 @@ def _rows(version):
         return list(version.requirements.order_by("order", "property_code").values_list(
             "property_code", "property_name", "test_method__code", "unit", "lower_limit", "upper_limit",
             "declared_tolerance", "conformity_rule", "self_monitoring_every", "self_monitoring_basis",
-            "sampled_externally", "order"))
+            "sampled_externally", "order", "ocl_limit_a", "ocl_limit_b", "ocl_tonnes_a", "ocl_tonnes_b",
+            "ocl_tonnes_c", "ocl_start_level", "ocl_escalate_at_c", "finding_severity"))
 
 
 def _fresh(version):
@@ -58,9 +60,16 @@ def edit_payload(version):
                          f"req-{i}-conformity_rule": r.conformity_rule,
                          f"req-{i}-self_monitoring_every": (
                              "" if r.self_monitoring_every is None else str(r.self_monitoring_every)),
-                         f"req-{i}-self_monitoring_basis": r.self_monitoring_basis})
+                         f"req-{i}-self_monitoring_basis": r.self_monitoring_basis,
+                         f"req-{i}-ocl_limit_a": "" if r.ocl_limit_a is None else str(r.ocl_limit_a),
+                         f"req-{i}-ocl_limit_b": "" if r.ocl_limit_b is None else str(r.ocl_limit_b),
+                         f"req-{i}-ocl_tonnes_a": r.ocl_tonnes_a, f"req-{i}-ocl_tonnes_b": r.ocl_tonnes_b,
+                         f"req-{i}-ocl_tonnes_c": r.ocl_tonnes_c, f"req-{i}-ocl_start_level": r.ocl_start_level,
+                         f"req-{i}-finding_severity": r.finding_severity})
             if r.sampled_externally:
                 data[f"req-{i}-sampled_externally"] = "on"
+            if r.ocl_escalate_at_c:
+                data[f"req-{i}-ocl_escalate_at_c"] = "on"
         items = list(version.checklist.all())
         data.update(_management("chk", len(items), len(items)))
         for i, c in enumerate(items):
@@ -466,3 +475,42 @@ def test_regulation_pdf_upload_and_download(world, login, settings, tmp_path):
     assert download.status_code == 200 and b"".join(download.streaming_content) == b"%PDF-1.4 demo"
     assert login(world.b.admin).get(reverse("staff:version-document", args=[a.regulation_draft.pk])).status_code == 404
     assert login(a.admin).get(reverse("staff:version-document", args=[a.regulation_version.pk])).status_code == 404
+
+
+def test_ocl_fields_are_validated_exported_and_compared(world, login):
+    """EN 13108-21 OCL constants are regulation data: imported, validated, exported and compared."""
+    a = world.a
+    client = login(a.officer)
+    draft = a.regulation_draft
+    header = "property_code,property_name,unit,lower_limit,upper_limit,conformity_rule,ocl_limit_a,ocl_limit_b," \
+             "ocl_tonnes_a,ocl_tonnes_b,ocl_tonnes_c,ocl_start_level,ocl_escalate_at_c,finding_severity\n"
+    bad = header + ("binder-content,Binder,%,5.2,6.2,en13108_21,0.35,0.25,600/1000,x,150/250/500,D,maybe,fatal\n"
+                    "passing-2mm,2 mm,%,28,38,en13108_21,3.0,,600/1000/2000,300/500/1000,150/250/500,C,no,minor\n")
+    response = client.post(reverse("staff:version-import", args=[draft.pk]), {
+        "row_version": draft.row_version, "format": "csv", "file": SimpleUploadedFile("bad.csv", bad.encode())})
+    assert response.status_code == 400
+    errors = {(e.row, e.column) for e in response.context["errors"]}
+    assert {(2, "ocl_limit_b"), (2, "ocl_tonnes_a"), (2, "ocl_tonnes_b"), (2, "ocl_start_level"),
+            (2, "ocl_escalate_at_c"), (2, "finding_severity"), (3, "ocl_limit_b")} <= errors
+    good = header + "binder-content,Binder,%,5.2,6.2,en13108_21,0.20,0.30,500,250/400/800,100,B,true,minor\n"
+    draft = _fresh(draft)
+    response = client.post(reverse("staff:version-import", args=[draft.pk]), {
+        "row_version": draft.row_version, "format": "csv", "file": SimpleUploadedFile("good.csv", good.encode())})
+    assert response.status_code == 302
+    with scopes_disabled("test"):
+        req = _fresh(draft).requirements.get()
+        assert (req.ocl_limit_a, req.ocl_limit_b, req.ocl_start_level, req.ocl_escalate_at_c,
+                req.finding_severity) == (Decimal("0.2"), Decimal("0.3"), "B", True, "minor")
+        assert req.ocl_tonnes_per_test("A", "Z") == Decimal(500) and req.ocl_tonnes_per_test("B", "Y") == Decimal(400)
+    exported = list(csv.DictReader(io.StringIO(client.get(
+        reverse("staff:version-export-csv", args=[draft.pk])).content.decode())))
+    assert exported[0]["ocl_limit_a"] == "0.2" and exported[0]["ocl_tonnes_b"] == "250/400/800"
+    assert exported[0]["ocl_escalate_at_c"] == "true"
+    page = client.get(reverse("staff:version-detail", args=[draft.pk])).content.decode()
+    assert "A ≤ 0.2000, B ≤ 0.3000" in page and "A 500, B 250/400/800, C 100; start B; C is a nonconformity" in page
+    with tenant_scope(a.body):
+        from marks.selectors import compare_versions
+
+        diff = compare_versions(a.regulation_version, _fresh(draft))
+    changed = {c["key"]: {f[0] for f in c["fields"]} for c in diff["requirements"]["changed"]}
+    assert {"ocl_limit_a", "ocl_limit_b", "ocl_start_level", "ocl_escalate_at_c"} <= changed["binder-content"]

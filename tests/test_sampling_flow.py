@@ -17,8 +17,8 @@ from certification.models import AuditEvent, Role
 from certification.tenancy import tenant_scope
 from inspections.models import Visit
 from licences.services import do_register_holder
-from sampling import demo, services
-from sampling.models import ConformityOutcome, CustodyEvent, LabResult, Sample
+from sampling import demo, selectors, services
+from sampling.models import ConformityOutcome, CustodyEvent, Laboratory, LaboratoryMembership, LabResult, Sample
 
 pytestmark = pytest.mark.django_db
 
@@ -269,7 +269,7 @@ def test_repeated_failures_propose_reinforced_inspection(env):
     assert kinds[2] == ["reinforced_inspection", "reinforced_inspection"]
 
 
-def test_demo_takes_a_sample_from_visit_to_outcome():
+def test_demo_takes_a_sample_from_visit_to_outcome(login):
     from certification.audit import acting_as
 
     body = body_services.do_create_body(code="demo", name="Demo")
@@ -279,8 +279,25 @@ def test_demo_takes_a_sample_from_visit_to_outcome():
         demo.build(body, ctx)
         sample = Sample.objects.get()
         assert sample.state == "reported" and sample.laboratory == ctx["laboratory"]
-        kinds = dict(ConformityOutcome.objects.values_list("kind", "proposed_escalation"))
-    assert kinds == {"lab_individual": "counter_test", "comparison": "extra_sample", "self_monitoring": ""}
+        outcomes = {o.kind: o for o in ConformityOutcome.objects.select_related("finding")}
+        # EN 13108-21 over the holder's last 32 results: Σ|d| = 8.37, mean 0.2616 → OCL B
+        ocl = ctx["sampling"].ocl
+        assert (ocl.level, ocl.verdict, ocl.details["mean_abs_deviation"]) == ("B", "pass", "0.2616")
+        line = next(line for line in selectors.frequency_check(ctx["sampling"].licensed.product,
+                                                               timezone.localdate() - timedelta(days=89),
+                                                               timezone.localdate())
+                    if line.requirement.property_code == "binder-content")
+        assert (line.level, line.every) == ("B", D(300))
+    assert {k: o.proposed_escalation for k, o in outcomes.items()} == {
+        "lab_individual": "counter_test", "comparison": "extra_sample", "self_monitoring": ""}
+    # the failed lab result raised findings on the visit the sample was taken at, visible to staff
+    assert outcomes["lab_individual"].finding.visit == sample.visit
+    assert outcomes["comparison"].finding.severity == "minor"
+    client = login(admin)
+    page = client.get(reverse("staff:conformity-outcomes")).content.decode()
+    assert sample.code in page and "Finding (major" in page
+    visit_page = client.get(reverse("staff:visit-detail", kwargs={"pk": sample.visit_id})).content.decode()
+    assert sample.code in visit_page and "External lab result against the limits" in visit_page
 
 
 def test_staff_set_the_laboratory_scope(env, login):
@@ -320,3 +337,64 @@ def test_report_needs_a_result_for_every_requested_property(env):
                                       by=env.lab_user)
         sample, outcomes = services.do_report_sample(sample=sample, by=env.lab_user)
         assert sample.state == "reported" and len(outcomes) == 4
+
+
+def test_staff_recognise_a_laboratory_and_manage_its_users(env, login, mailoutbox,
+                                                           django_capture_on_commit_callbacks):
+    with tenant_scope(env.body):
+        ref = demo.reference_data()
+    client = login(env.officer)
+    create = reverse("staff:laboratory-create")
+    assert client.get(create).status_code == 200
+    # field errors are shown: missing accreditation, a name already recognised, a bad date
+    response = client.post(create, {"name": "Lab 1", "accreditation": "", "accreditation_valid_until": "31/12/2028"})
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "This field is required." in html and "Enter a valid date." in html
+    response = client.post(create, {"name": "lab 1", "accreditation": "BELAC 9"})
+    assert response.status_code == 400 and "already recognised" in response.content.decode()
+    response = client.post(create, {"name": "Concrete Lab", "accreditation": "BELAC 777-TEST",
+                                    "accreditation_valid_until": "2028-12-31", "email": "info@concrete.test",
+                                    "test_methods": [ref.strength_method.pk]})
+    assert response.status_code == 302
+    with tenant_scope(env.body):
+        lab = Laboratory.objects.get(name="Concrete Lab")
+        assert (lab.accreditation, str(lab.accreditation_valid_until)) == ("BELAC 777-TEST", "2028-12-31")
+        assert list(lab.test_methods.all()) == [ref.strength_method]
+        assert AuditEvent.objects.filter(action="laboratory.recognise", object_id=str(lab.pk),
+                                         actor=env.officer).exists()
+    detail = reverse("staff:laboratory-detail", kwargs={"pk": lab.pk})
+    assert "BELAC 777-TEST" in client.get(detail).content.decode()
+    # invite a user: account created, e-mail with a password link; a person already in a lab is refused
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(detail, {"email": "Tech@Concrete.test", "full_name": "Tech"})
+    assert response.status_code == 302
+    assert mailoutbox[-1].to == ["tech@concrete.test"] and "/reset/" in mailoutbox[-1].body
+    response = client.post(detail, {"email": "lab1@s.test"})
+    assert response.status_code == 400 and "already belongs to a laboratory" in response.content.decode()
+    response = client.post(detail, {"email": "not-an-email"})
+    assert response.status_code == 400 and "Enter a valid email address." in response.content.decode()
+    with tenant_scope(env.body):
+        membership = LaboratoryMembership.objects.get(laboratory=lab, user__email="tech@concrete.test")
+    tech = membership.user
+    assert login(tech).get(reverse("lab:home")).status_code == 200
+    # removal: the lab portal and the grants on the lab's samples go
+    with tenant_scope(env.body):
+        sample = services.do_dispatch_sample(sample=_sample(env), laboratory=env.lab, by=env.inspector)
+        assert services.lab_may_handle(env.lab_user, sample)
+        lab1_membership = LaboratoryMembership.objects.get(user=env.lab_user)
+    remove = reverse("staff:laboratory-user-remove", kwargs={"pk": env.lab.pk, "membership_pk": lab1_membership.pk})
+    assert login(env.inspector).post(remove).status_code == 403  # no registry.edit
+    client = login(env.officer)
+    assert client.post(remove).status_code == 302
+    with tenant_scope(env.body):
+        assert not LaboratoryMembership.objects.get(pk=lab1_membership.pk).is_active
+        assert not services.lab_may_handle(env.lab_user, sample)
+        assert AuditEvent.objects.filter(action="laboratory.user_remove", object_id=str(lab1_membership.pk)).exists()
+    assert login(env.lab_user).get(reverse("lab:home")).status_code == 403
+    # added again later: reactivated, grants back
+    client = login(env.officer)
+    response = client.post(reverse("staff:laboratory-detail", kwargs={"pk": env.lab.pk}), {"email": "lab1@s.test"})
+    assert response.status_code == 302
+    with tenant_scope(env.body):
+        assert services.lab_may_handle(env.lab_user, sample)

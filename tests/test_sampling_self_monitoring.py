@@ -102,11 +102,13 @@ def test_good_csv_imports_everything(env, login):
         assert SelfMonitoringImport.objects.get().rows == 3
     assert count(env)[2] == 1  # one audit event for the import
     with tenant_scope(env.body):
-        # the import evaluates each touched product/property: binder content (EN 13108-21, target 5.0, T 0.3)
-        # |5.02−5| + |4.4−5| = .02 + .6 = .62; mean .31; ratio 1.0333 → D; strength (EN 206) 1 result → insufficient
+        # the import evaluates each touched product/property: binder content (EN 13108-21) has 2 of the 32
+        # results the OCL needs → start level C, "insufficient" (|5.02−5| + |4.4−5| = .62, mean .31 so far);
+        # strength (EN 206) 1 result → insufficient
         outcomes = {o.requirement.property_code: o for o in ConformityOutcome.objects.select_related("requirement")}
-        assert (outcomes["binder-content"].level, outcomes["binder-content"].status) == ("D", "proposed")
-        assert outcomes["binder-content"].details["ratio"] == "1.0333"
+        assert (outcomes["binder-content"].level, outcomes["binder-content"].verdict) == ("C", "insufficient")
+        assert outcomes["binder-content"].details["mean_abs_deviation"] == "0.3100"
+        assert outcomes["binder-content"].status == "no_action"
         assert outcomes["compressive-strength"].verdict == "insufficient"
 
 
@@ -147,8 +149,9 @@ def test_portal_form_and_api(env, login):
 
 
 def test_missing_tests_are_flagged(env, login):
-    # binder content: 1 test per 500 t. Batches B1 480 t, B2 510 t, B3 400 t → 1 390 t → ceil(2.78) = 3 expected.
-    # Only 2 binder results recorded → 1 missing. Compressive strength: 1 per week over 14 days → 2 expected, 1 done.
+    # binder content follows EN 13108-21: fewer than 32 results → OCL C; output level not declared → X:
+    # 1 test per 150 t. Batches B1 480 t, B2 510 t, B3 400 t → 1 390 t → ceil(9.27) = 10 expected.
+    # Only 2 binder results recorded → 8 missing. Compressive strength: 1 per week over 14 days → 2 expected, 1 done.
     with tenant_scope(env.body):
         product = env.lic.product
         for day, batch, tonnes, code, value, unit in [
@@ -160,8 +163,9 @@ def test_missing_tests_are_flagged(env, login):
                                                batch=batch, tonnage=D(tonnes), value=D(value), unit=unit, by=None)
         lines = {line.requirement.property_code: line
                  for line in selectors.frequency_check(product, date(2026, 1, 1), date(2026, 1, 14))}
-    assert (lines["binder-content"].expected, lines["binder-content"].recorded) == (3, 2)
-    assert lines["binder-content"].missing == 1
+    assert (lines["binder-content"].expected, lines["binder-content"].recorded) == (10, 2)
+    assert (lines["binder-content"].level, lines["binder-content"].every) == ("C", D(150))
+    assert lines["binder-content"].missing == 8
     assert (lines["compressive-strength"].expected, lines["compressive-strength"].missing) == (2, 1)
     page = login(env.user).get(reverse("portal:self-monitoring") + "?days=3660").content.decode()
     assert "missing" in page
@@ -186,13 +190,16 @@ def test_control_chart_marks_failed_points(env, login):
 
 def test_self_monitoring_evaluation_by_rule(env):
     with tenant_scope(env.body):
-        # EN 13108-21 on binder content, target 5.0 (declared), tolerance 0.3:
-        # |5.4−5|×4 → mean .4 → ratio 1.333 → level D → warning proposed
-        for day in range(1, 5):
+        # EN 13108-21 on binder content, target 5.0 (declared), limits A 0.25, B 0.35:
+        # 32 × 5.4 → |d| = 0.4 each, mean 0.4 > 0.35 → OCL C. This regulation does not treat C as a
+        # nonconformity: it conforms, and the frequency rises to 1 per 150 t (OCL C, output level X).
+        for day in range(1, 33):
             services.do_record_self_monitoring(holder=env.holder, product=env.lic.product, property_code="binder-content",
-                                               tested_on=date(2026, 1, day), value=D("5.4"), unit="%", by=None)
+                                               tested_on=date(2025, 12, 1) + timedelta(days=day), value=D("5.4"),
+                                               unit="%", by=None)
         outcome = services.do_evaluate_self_monitoring(product=env.lic.product, requirement=env.reg.binder)
-        assert (outcome.level, outcome.verdict, outcome.proposed_escalation) == ("D", "fail", "warning")
+        assert (outcome.level, outcome.verdict, outcome.proposed_escalation) == ("C", "pass", "")
+        assert outcome.details["mean_abs_deviation"] == "0.4000"
         # EN 206 on strength, fck 30: 36, 33, 35 → mean 34.667 ≥ 34, lowest 33 ≥ 26 → conforms
         for day, value in [(1, "36"), (2, "33"), (3, "35")]:
             services.do_record_self_monitoring(holder=env.holder, product=env.lic.product,
@@ -201,3 +208,25 @@ def test_self_monitoring_evaluation_by_rule(env):
         outcome = services.do_evaluate_self_monitoring(product=env.lic.product, requirement=env.reg.strength)
         assert outcome.verdict == "pass" and outcome.status == ConformityOutcome.Status.NO_ACTION
         assert outcome.details["mean"] == "34.6667"
+
+
+def test_ocl_sets_the_frequency_at_the_declared_output_level(env):
+    # 32 binder results, deviations +0.1/−0.1 from 5.0 → mean |d| 0.1 ≤ 0.25 → OCL A. Output level Y declared:
+    # 1 test per 1 000 t. Batches: 32 × 150 t = 4 800 t → ceil(4.8) = 5 expected, 32 recorded, none missing.
+    with tenant_scope(env.body):
+        product = env.lic.product
+        product.declared_characteristics = {"binder-content": "5.0", "output_level": "Y"}
+        product.save()
+        for day in range(32):
+            services.do_record_self_monitoring(
+                holder=env.holder, product=product, property_code="binder-content",
+                tested_on=date(2026, 1, 1) + timedelta(days=day), batch=f"B{day}", tonnage=D(150),
+                value=D("5.1") if day % 2 else D("4.9"), unit="%", by=None)
+        line = next(line for line in selectors.frequency_check(product, date(2026, 1, 1), date(2026, 2, 1))
+                    if line.requirement.property_code == "binder-content")
+        assert (line.level, line.every, line.expected, line.missing) == ("A", D(1000), 5, 0)
+        # the window ending before the 32nd result holds 31 results → start level C: 1 per 250 t at Y;
+        # 31 batches × 150 t = 4 650 t → ceil(18.6) = 19 expected, 31 recorded
+        line = next(line for line in selectors.frequency_check(product, date(2026, 1, 1), date(2026, 1, 31))
+                    if line.requirement.property_code == "binder-content")
+        assert (line.level, line.every, line.expected, line.recorded) == ("C", D(250), 19, 31)

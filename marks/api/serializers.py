@@ -39,7 +39,8 @@ class RequirementSerializer(serializers.ModelSerializer):
         model = Requirement
         fields = ["property_code", "property_name", "test_method", "unit", "lower_limit", "upper_limit",
                   "declared_tolerance", "conformity_rule", "self_monitoring_every", "self_monitoring_basis",
-                  "sampled_externally", "order"]
+                  "sampled_externally", "order", "ocl_limit_a", "ocl_limit_b", "ocl_tonnes_a", "ocl_tonnes_b",
+                  "ocl_tonnes_c", "ocl_start_level", "ocl_escalate_at_c", "finding_severity"]
 
 
 class ChecklistItemSerializer(serializers.ModelSerializer):

@@ -1,4 +1,10 @@
+from sampling.models import LaboratoryMembership
 from tests.isolation import Walk
+
+
+def _lab_membership(world):
+    return LaboratoryMembership._base_manager.get(user=world.a.lab_user).pk
+
 
 ROUTES = {
     # inspector face: only the visit's assigned inspector
@@ -15,6 +21,9 @@ ROUTES = {
         lambda w: {"product_pk": w.a.sm_licensed.product.pk, "property_code": "binder-content"}, owner="portal"),
     # staff face
     "staff:laboratory-scope": Walk(lambda w: {"pk": w.a.lab.pk}, owner_sees_marker=True),  # accreditation
+    "staff:laboratory-detail": Walk(lambda w: {"pk": w.a.lab.pk}, owner_sees_marker=True),
+    "staff:laboratory-user-remove": Walk(lambda w: {"pk": w.a.lab.pk, "membership_pk": _lab_membership(w)},
+                                         owner=None),  # POST only
     "staff:sample-detail": Walk(lambda w: {"pk": w.a.sm_sample.pk}, owner_sees_marker=True),
     "staff:conformity-decide": Walk(lambda w: {"pk": w.a.sm_outcome.pk}, owner=None),  # POST only
     "staff:control-chart": Walk(
