@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from certification import services as body_services
 from certification.models import AuditEvent
@@ -151,6 +151,35 @@ def test_published_version_is_immutable_in_the_service_layer(built):
         publish(published, date(2030, 1, 1))
     published.refresh_from_db()
     assert published.samples_per_year == 2 and published.requirements.count() == 6
+
+
+def test_published_version_is_immutable_in_the_database(built):
+    """Writes that bypass the models (queryset update/delete, bulk create, raw SQL) are refused by triggers."""
+    published = built["TRA 406"][0]
+    draft = services.do_draft_version(regulation=published.regulation)
+    refused = [
+        lambda: RegulationVersion.objects.filter(pk=published.pk).update(samples_per_year=12),
+        lambda: RegulationVersion.objects.filter(pk=published.pk).update(status=RegulationVersion.Status.DRAFT),
+        lambda: Requirement.objects.filter(version=published).update(upper_limit=99),
+        lambda: Requirement.objects.filter(version=published).delete(),
+        lambda: Requirement.objects.bulk_create([Requirement(body=published.body, version=published,
+                                                             property_code="x", property_name="x")]),
+        lambda: ChecklistItem.objects.filter(version=published).update(text="changed"),
+        lambda: RegulationVersion.reference_documents.through.objects.filter(regulationversion=published).delete(),
+    ]
+    for write in refused:
+        with pytest.raises(DatabaseError, match="regulation version"), transaction.atomic():
+            write()
+    with pytest.raises(DatabaseError, match="cannot be deleted"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM marks_regulationversion WHERE id = %s", [published.pk])
+    published.refresh_from_db()
+    assert published.samples_per_year == 2 and published.requirements.count() == 6
+    # The draft stays editable by the same means, and publishing supersedes the old version.
+    assert Requirement.objects.filter(version=draft).update(upper_limit=99) == draft.requirements.count()
+    assert RegulationVersion.objects.filter(pk=draft.pk).update(samples_per_year=3) == 1
+    draft.refresh_from_db()
+    publish(draft, date(2030, 1, 1))
+    assert RegulationVersion.objects.get(pk=published.pk).status == RegulationVersion.Status.SUPERSEDED
 
 
 def test_published_version_is_immutable_in_the_model_layer(built):
