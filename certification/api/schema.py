@@ -51,7 +51,8 @@ class AutoSchema(SpectacularAutoSchema):
                 "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
                 description="Any unique string (≤255 chars). Resending the same request with the same key replays "
                             "the stored response; a different request with it gets 422."))
-        if isinstance(self.view, ConditionalUpdateMixin) and action in ("update", "partial_update"):
+        if isinstance(self.view, ConditionalUpdateMixin) and (
+                action in ("update", "partial_update") or action in getattr(self.view, "if_match_actions", ())):
             params.append(OpenApiParameter(
                 "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True,
                 description="The ETag of the version you read (GET returns it). 412 if stale, 428 if missing."))
