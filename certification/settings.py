@@ -306,6 +306,13 @@ SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
     "drf_spectacular.hooks.postprocess_schema_enums",
     "certification.api.schema.add_error_responses",
 ]
+# Stable enum names where two models' choice fields share a field name (kind, state).
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
+    "VisitKindEnum": "inspections.models.Visit.Kind",
+    "VisitStateEnum": "inspections.models.Visit.State",
+    "FindingStateEnum": "inspections.models.Finding.State",
+    "LicenceStateEnum": "licences.models.Licence.State",
+}
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8)
 WEBHOOK_RETRY_BASE_SECONDS = env_int("WEBHOOK_RETRY_BASE_SECONDS", 30)
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)

@@ -85,6 +85,9 @@ def test_list_is_scoped_and_filtered(api_world):
     assert b_visit.pk not in everything and api_world.b.insp_visit.pk not in everything
     assert client.get("/api/v1/visits/", {"state": "nonsense"}).status_code == 400
     assert client.get("/api/v1/visits/", {"planned_from": "2041-13-45"}).status_code == 400
+    for empty in ("planned_until", "licence", "state", "unassigned"):  # typed filters: empty is not "any"
+        response = client.get("/api/v1/visits/", {empty: ""})
+        assert response.status_code == 400 and list(response.json()) == [empty], (empty, response.content)
     row = client.get("/api/v1/visits/", {**window, "state": "assigned"}).json()["results"][0]
     assert row["licence_number"] == a.insp_licence.number and row["inspector_email"] == a.inspector.email
     assert "findings" not in row

@@ -10,7 +10,9 @@ WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 ERROR_COMPONENT = {
     "type": "object",
     "description": "`{\"detail\": ..., \"code\": ...}` for request errors; `{field: [messages]}` for invalid input.",
-    "properties": {"detail": {"type": "string"}, "code": {"type": "string"}},
+    # A filter or field may itself be called "code" or "detail": its messages (a list) then share the name.
+    "properties": {"detail": {"anyOf": [{"type": "string"}, {"type": "array", "items": {}}]},
+                   "code": {"anyOf": [{"type": "string"}, {"type": "array", "items": {}}]}},
     "additionalProperties": {},
 }
 ERRORS = {

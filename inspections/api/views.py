@@ -17,6 +17,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
 from certification.access import has_capability
+from certification.api.filters import StrictFilterSet
 from certification.api.mixins import ConditionalUpdateMixin, IdempotentWriteMixin, etag_header
 from certification.models import ApiKey
 from inspections import services
@@ -45,7 +46,7 @@ class VisitPermission(BasePermission):
         return has_capability(django_request, WRITE_CAPABILITY)
 
 
-class VisitFilter(django_filters.FilterSet):
+class VisitFilter(StrictFilterSet):
     state = django_filters.ChoiceFilter(choices=Visit.State.choices)
     kind = django_filters.ChoiceFilter(choices=Visit.Kind.choices)
     licence = django_filters.NumberFilter(field_name="licence_id", help_text="Licence id.")
@@ -54,12 +55,15 @@ class VisitFilter(django_filters.FilterSet):
                                              help_text="Planned on or after (YYYY-MM-DD).")
     planned_until = django_filters.DateFilter(field_name="planned_for", lookup_expr="lte",
                                               help_text="Planned on or before (YYYY-MM-DD).")
-    unassigned = django_filters.BooleanFilter(field_name="inspector", lookup_expr="isnull",
-                                              help_text="true: only visits without an inspector.")
+    unassigned = django_filters.ChoiceFilter(choices=[("true", "true"), ("false", "false")], method="filter_unassigned",
+                                             help_text="true: only visits without an inspector; false: only with one.")
 
     class Meta:
         model = Visit
         fields = ["state", "kind", "licence", "inspector", "planned_from", "planned_until", "unassigned"]
+
+    def filter_unassigned(self, queryset, name, value):
+        return queryset.filter(inspector__isnull=value == "true")
 
 
 def grant_holder(request):
