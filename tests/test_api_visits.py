@@ -351,6 +351,9 @@ def test_two_peers_of_two_bodies(api_world):
     assert peer_b.get(url(visit)).status_code == 404
     assert peer_b.patch(url(visit), {"planned_for": "2041-09-09"}, format="json", HTTP_IF_MATCH="*").status_code == 404
     assert peer_b.post(url(visit, "cancel/"), {"reason": "x"}, format="json", HTTP_IF_MATCH="*").status_code == 404
+    # Whatever else is wrong with the request (no If-Match, no reason), "not yours" is answered first.
+    assert peer_b.post(url(visit, "cancel/"), {}, format="json").status_code == 404
+    assert peer_b.patch(url(visit), {"planned_for": "not a date"}, format="json", HTTP_IF_MATCH="*").status_code == 404
     foreign = peer_b.post("/api/v1/visits/", {"licence": a.insp_licence.pk, "kind": "follow_up",
                                               "planned_for": "2041-07-01"}, format="json")
     missing = peer_b.post("/api/v1/visits/", {"licence": 10**9, "kind": "follow_up",

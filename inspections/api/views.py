@@ -143,10 +143,11 @@ class VisitViewSet(IdempotentWriteMixin, ConditionalUpdateMixin, mixins.CreateMo
         return self._idempotent(self._cancel, request, *args, **kwargs)
 
     def _cancel(self, request, *args, **kwargs):
-        serializer = VisitCancelSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        self.get_object()  # first: 404 for "not yours" as for "does not exist", whatever the request says
         with transaction.atomic():
             visit = self.lock_if_match(request)
+            serializer = VisitCancelSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
             visit = services.do_cancel(visit=visit, reason=serializer.validated_data["reason"],
                                        expected_version=visit.row_version)
         visit = self._fresh(visit)
