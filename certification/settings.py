@@ -299,6 +299,8 @@ REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
     "rest_framework.parsers.FormParser",
     "rest_framework.parsers.MultiPartParser",
 ]
+# django-filter, except that an empty value of a typed filter (?render_status=) is a 400, as the schema says.
+REST_FRAMEWORK["DEFAULT_FILTER_BACKENDS"] = ["certification.api.filters.StrictDjangoFilterBackend"]
 REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["certification.api.throttling.ApiKeyRateThrottle"]
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["api_key"] = env("API_THROTTLE_KEY", "1200/min")
 REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "certification.api.schema.AutoSchema"

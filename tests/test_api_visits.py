@@ -249,11 +249,22 @@ def test_reschedule_refused_when_the_assigned_inspector_is_not_qualified_that_da
     assert "cannot inspect on 2042-01-15" in response.json()["planned_for"][0]
     fresh = reload(a, visit)
     assert (fresh.planned_for, fresh.row_version) == (DAY, visit.row_version)
-    # Reassigning and rescheduling in one request: the new date is checked against the new inspector.
+    # Reassigning and rescheduling in one request is all or nothing: a reassignment allowed on the current date
+    # with a new date the new inspector cannot do is refused entirely (grants included).
+    expiring2, _ = new_inspector(a, "expiring2@alpha.test", valid_until=dt.date(2041, 12, 31))
+    refused = client.patch(url(visit), {"planned_for": "2042-01-15", "inspector": expiring2.pk}, format="json",
+                           HTTP_IF_MATCH=etag)
+    assert refused.status_code == 400 and "planned_for" in refused.json()
+    fresh = reload(a, visit)
+    assert (fresh.planned_for, fresh.inspector, fresh.row_version) == (DAY, expiring, visit.row_version)
+    assert has_object_grant(expiring, "inspections.change_visit", fresh)
+    assert not has_object_grant(expiring2, "inspections.change_visit", fresh)
+    # With an inspector qualified on the new date, both changes go through.
     both = client.patch(url(visit), {"planned_for": "2042-01-15", "inspector": a.inspector.pk}, format="json",
                         HTTP_IF_MATCH=etag)
-    assert both.status_code == 400 and "planned_for" in both.json()
-    assert reload(a, visit).planned_for == DAY
+    assert both.status_code == 200, both.content
+    fresh = reload(a, visit)
+    assert (fresh.planned_for, fresh.inspector) == (dt.date(2042, 1, 15), a.inspector)
 
 
 def test_unassigning_and_started_visits_are_refused(api_world):

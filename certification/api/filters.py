@@ -1,10 +1,11 @@
-"""FilterSet base for API list endpoints: an empty value of a typed filter is an error, not "no filter".
+"""FilterSet base and filter backend for API list endpoints: an empty value of a typed filter is an error.
 
 django-filter skips empty values (``?planned_until=``), which the published schema (a date, a number, an enum)
 does not allow: a client that sends one has a bug and gets a 400 with a field message instead of every row.
 """
 
 import django_filters
+from django_filters.rest_framework import DjangoFilterBackend
 
 
 class StrictFilterSet(django_filters.FilterSet):
@@ -19,3 +20,9 @@ class StrictFilterSet(django_filters.FilterSet):
             if all(value == "" for value in self.data.getlist(name)) and name not in form.errors:
                 form.add_error(name, "Give a value, or leave the parameter out.")
         return not form.errors
+
+
+class StrictDjangoFilterBackend(DjangoFilterBackend):
+    """The project's filter backend: ``filterset_fields`` build a StrictFilterSet."""
+
+    filterset_base = StrictFilterSet

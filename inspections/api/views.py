@@ -127,13 +127,15 @@ class VisitViewSet(IdempotentWriteMixin, ConditionalUpdateMixin, mixins.CreateMo
         reason = data.get("reason", "")
         version = visit.row_version
         # The row is locked and its ETag checked (ConditionalUpdateMixin); each service re-checks the version.
-        if "planned_for" in data and data["planned_for"] != visit.planned_for:
-            visit = services.do_reschedule(visit=visit, planned_for=data["planned_for"], reason=reason,
-                                           expected_version=version)
-            version = visit.row_version
+        # Both in one request: assign first, so that the new date is checked against the new inspector. (The
+        # new inspector must then be eligible on the old date too; one transaction, so all or nothing.)
         if data.get("inspector") is not None and data["inspector"].pk != visit.inspector_id:
             visit = services.do_assign(visit=visit, inspector=data["inspector"], reason=reason,
                                        expected_version=version)
+            version = visit.row_version
+        if "planned_for" in data and data["planned_for"] != visit.planned_for:
+            visit = services.do_reschedule(visit=visit, planned_for=data["planned_for"], reason=reason,
+                                           expected_version=version)
         serializer.instance = self._written = self._fresh(visit)
 
     @extend_schema(request=VisitCancelSerializer, responses={200: VisitDetailSerializer})
