@@ -29,6 +29,7 @@ class HolderForm(forms.ModelForm):
             del self.fields["row_version"]  # registering: there is no version yet
         else:
             self.fields["row_version"].initial = self.instance.row_version
+            self.fields["row_version"].required = True  # an edit without the version read is not accepted
 
     def clean_company_number(self):
         value = self.cleaned_data["company_number"]

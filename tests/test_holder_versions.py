@@ -117,3 +117,14 @@ def test_register_form_has_no_version_field(world, client):
     assert response.status_code == 302
     with tenant_scope(world.a.body):
         assert LicenceHolder.objects.get(company_number="BE0418316359").row_version == 1
+
+
+def test_staff_edit_without_the_version_read_is_refused(world, client):
+    a = world.a
+    url = f"/staff/holders/{a.holder.pk}/edit/"
+    client.force_login(a.officer)
+    data = _form_data(client.get(url), name="No version")
+    del data["row_version"]
+    response = client.post(url, data)
+    assert response.status_code == 200 and current(a).name != "No version"
+
