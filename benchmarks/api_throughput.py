@@ -3,11 +3,16 @@
 
     .venv/bin/python benchmarks/api_throughput.py
     .venv/bin/python benchmarks/api_throughput.py --requests 1000 --concurrency 8 \\
-        --path /api/v1/holders/ --path "/api/v1/verify/?certificate=COPRO-0001&date=2026-01-01"
+        --path /api/v1/holders/ --path "/api/v1/verify/?reference={certificate}&date={today}"
 
 It creates (if missing) and migrates a PostgreSQL database (default ``cert_bench`` on 127.0.0.1), loads a
-small body (one admin, 50 licence-holders, an API key), starts gunicorn on 127.0.0.1 (a free port), sends a
-bounded number of requests to each path with the API key, prints a table, and stops gunicorn. Loopback only.
+small body (one admin, 50 licence-holders, an API key) and the demo body (``load_demo``: licences with issued
+certificates and certified products), starts gunicorn on 127.0.0.1 (a free port), sends a bounded number of
+requests to each path with the API key, prints a table, and stops gunicorn. Loopback only.
+
+In paths, ``{certificate}`` is a valid demo certificate number, ``{quick_code}`` the quick code of one of its
+products and ``{today}`` today's date: the default paths include delivery verification by both. Every measured
+response must be a 200 (anything else is counted as an error).
 """
 
 import argparse
@@ -25,7 +30,9 @@ from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
-DEFAULT_PATHS = ["/bench/bare/", "/api/v1/holders/?page_size=20", "/api/v1/marks/"]
+DEFAULT_PATHS = ["/bench/bare/", "/api/v1/holders/?page_size=20", "/api/v1/marks/",
+                 "/api/v1/verify/?reference={certificate}&date={today}",
+                 "/api/v1/verify/?reference={quick_code}&date={today}"]
 
 SEED = r"""
 import sys
@@ -44,6 +51,21 @@ with tenant_scope(body):
         do_register_holder(body=body, name=f"Holder {first8}", company_number=f"BE0{first8:07d}{97 - first8 % 97:02d}")
     issued = do_create_api_key(body=body, name="benchmark", kind="body", role=Role.ADMIN, scopes=["read"])
 sys.stdout.write("TOKEN=" + issued.token + "\n")
+
+# The demo body: licences in force with issued certificates, for the verification paths.
+from django.core.management import call_command
+from django.utils import timezone
+from licences.models import Certificate
+
+call_command("load_demo", verbosity=0, stdout=open("/dev/null", "w"))
+with scopes_disabled("benchmark seed"):
+    today = timezone.localdate()
+    for certificate in Certificate.objects.filter(body__code="copro", superseded_at__isnull=True).order_by("pk"):
+        from licences.selectors import verify_delivery
+        product = certificate.licence.products.order_by("pk").first()
+        if product is not None and verify_delivery(certificate.full_number, today).valid_on_date:
+            sys.stdout.write(f"CERTIFICATE={certificate.full_number}\nQUICK_CODE={product.quick_code}\n")
+            break
 """
 
 
@@ -159,7 +181,13 @@ def main():
     subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
     seeded = subprocess.run([PYTHON, "manage.py", "shell", "-c", SEED], cwd=ROOT, env=env, check=True,
                             capture_output=True, text=True)
-    token = next(line.split("=", 1)[1] for line in seeded.stdout.splitlines() if line.startswith("TOKEN="))
+    seeded_values = dict(line.split("=", 1) for line in seeded.stdout.splitlines() if "=" in line)
+    token = seeded_values["TOKEN"]
+    placeholders = {"certificate": seeded_values.get("CERTIFICATE"), "quick_code": seeded_values.get("QUICK_CODE"),
+                    "today": time.strftime("%Y-%m-%d")}
+    if placeholders["certificate"] is None and any("{certificate}" in p or "{quick_code}" in p for p in paths):
+        sys.exit("The demo has no certificate valid today to verify.")
+    paths = [path.format(**placeholders) for path in paths]
 
     port = free_port()
     gunicorn = Path(PYTHON).with_name("gunicorn")
@@ -170,13 +198,13 @@ def main():
         wait_until_up(port)
         print(f"gunicorn on 127.0.0.1:{port}, {args.workers} workers; {args.requests} requests per path, "
               f"{args.concurrency} concurrent")
-        print(f"{'path':60} {'req/s':>9} {'median ms':>10} {'errors':>7}")
+        print(f"{'path':70} {'req/s':>9} {'median ms':>10} {'errors':>7}")
         results = {}
         for path in paths:
             hammer(port, path, token, args.warmup, 1)
             rate, median, errors = hammer(port, path, token, args.requests, args.concurrency)
             results[path] = rate
-            print(f"{path:60} {rate:9.1f} {median:10.1f} {len(errors):7d}" + (f"  {errors[:5]}" if errors else ""))
+            print(f"{path:70} {rate:9.1f} {median:10.1f} {len(errors):7d}" + (f"  {errors[:5]}" if errors else ""))
         bare = results["/bench/bare/"]
         for path, rate in results.items():
             if path != "/bench/bare/":

@@ -318,6 +318,8 @@ REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
     "rest_framework.parsers.FormParser",
     "rest_framework.parsers.MultiPartParser",
 ]
+# django-filter, except that an empty value of a typed filter (?render_status=) is a 400, as the schema says.
+REST_FRAMEWORK["DEFAULT_FILTER_BACKENDS"] = ["certification.api.filters.StrictDjangoFilterBackend"]
 REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["certification.api.throttling.ApiKeyRateThrottle"]
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["api_key"] = env("API_THROTTLE_KEY", "1200/min")
 REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "certification.api.schema.AutoSchema"
@@ -325,6 +327,13 @@ SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
     "drf_spectacular.hooks.postprocess_schema_enums",
     "certification.api.schema.add_error_responses",
 ]
+# Stable enum names where two models' choice fields share a field name (kind, state).
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
+    "VisitKindEnum": "inspections.models.Visit.Kind",
+    "VisitStateEnum": "inspections.models.Visit.State",
+    "FindingStateEnum": "inspections.models.Finding.State",
+    "LicenceStateEnum": "licences.models.Licence.State",
+}
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8)
 WEBHOOK_RETRY_BASE_SECONDS = env_int("WEBHOOK_RETRY_BASE_SECONDS", 30)
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)

@@ -26,6 +26,7 @@ class Visit(TenantModel):
         SUBMITTED = "submitted", _("Submitted")
         REVIEWED = "reviewed", _("Reviewed")
         CLOSED = "closed", _("Closed")
+        CANCELLED = "cancelled", _("Cancelled")
 
     licence = models.ForeignKey("licences.Licence", on_delete=models.PROTECT, related_name="visits")
     site = models.ForeignKey("licences.Site", on_delete=models.PROTECT, related_name="visits")
@@ -46,6 +47,7 @@ class Visit(TenantModel):
     overdue = models.BooleanField(default=False, help_text=_("Flagged by the overdue job."))
     reviewed_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
     # Filled by the inspector on site.
     general_remarks = models.TextField(blank=True)
     signature = models.FileField(upload_to="inspections/signatures/", blank=True)

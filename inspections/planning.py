@@ -124,7 +124,8 @@ def plan(body, year, today=None):
     for licence_id, seq in Visit.objects.filter(body=body, plan_year=year).values_list("licence_id", "plan_seq"):
         existing[licence_id].add(seq)
     load = {user_id: 0 for user_id in qualifications}
-    for row in Visit.objects.filter(body=body, planned_for__year=year, inspector__isnull=False).values(
+    for row in Visit.objects.filter(body=body, planned_for__year=year, inspector__isnull=False).exclude(
+            state=Visit.State.CANCELLED).values(
             "inspector_id").annotate(n=Count("id")):
         if row["inspector_id"] in load:
             load[row["inspector_id"]] = row["n"]

@@ -150,6 +150,49 @@ def do_assign(*, visit, inspector, reason="", expected_version=None):
 
 
 @transaction.atomic
+def do_reschedule(*, visit, planned_for, reason="", expected_version=None):
+    """Move a visit not yet started to another day. An assigned inspector must still be eligible on that day
+    (qualified for every product category then, no conflict of interest in force): else nothing changes."""
+    visit = _lock(visit, expected_version)
+    _require_state(visit, Visit.State.PLANNED, Visit.State.ASSIGNED)
+    if planned_for == visit.planned_for:
+        return visit
+    if visit.inspector is not None:
+        problems = selectors.assignment_problems(visit, visit.inspector, day=planned_for)
+        if problems:
+            raise ValidationError({"planned_for": [f"The assigned inspector cannot inspect on {planned_for:%Y-%m-%d}: "
+                                                   + p for p in problems]})
+    before = audit.snapshot(visit)
+    visit.planned_for = planned_for
+    fields = ["planned_for"]
+    if visit.overdue and planned_for >= timezone.localdate():
+        visit.overdue = False
+        fields.append("overdue")
+    _bump(visit, fields)
+    audit.record("visit.reschedule", visit, before=before, after=audit.snapshot(visit), reason=reason)
+    return visit
+
+
+@transaction.atomic
+def do_cancel(*, visit, reason, expected_version=None):
+    """Cancel a visit not yet started (the reason is required). The inspector loses the object rights on it;
+    the row stays, with its plan slot, so re-planning the year does not bring it back."""
+    visit = _lock(visit, expected_version)
+    _require_state(visit, Visit.State.PLANNED, Visit.State.ASSIGNED)
+    if not str(reason or "").strip():
+        raise ValidationError({"reason": "Say why the visit is cancelled."})
+    before = audit.snapshot(visit)
+    if visit.inspector is not None:
+        _revoke(visit.inspector, visit)
+    visit.state = Visit.State.CANCELLED
+    visit.cancelled_at = timezone.now()
+    visit.overdue = False
+    _bump(visit, ["state", "cancelled_at", "overdue"])
+    audit.record("visit.cancel", visit, before=before, after=audit.snapshot(visit), reason=str(reason).strip())
+    return visit
+
+
+@transaction.atomic
 def do_start(*, visit, expected_version=None):
     visit = _lock(visit, expected_version)
     if visit.state == Visit.State.IN_PROGRESS:

@@ -15,10 +15,21 @@ from licences.models import (
 
 
 class HolderForm(forms.ModelForm):
+    # The version the editor read (edit form only): a stale one is refused, the conflict shown, the input kept.
+    row_version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
+
     class Meta:
         model = LicenceHolder
         fields = ["name", "company_number", "address", "email", "phone", "internal_notes"]
         widgets = {"address": forms.Textarea(attrs={"rows": 3}), "internal_notes": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is None:
+            del self.fields["row_version"]  # registering: there is no version yet
+        else:
+            self.fields["row_version"].initial = self.instance.row_version
+            self.fields["row_version"].required = True  # an edit without the version read is not accepted
 
     def clean_company_number(self):
         value = self.cleaned_data["company_number"]

@@ -18,6 +18,7 @@ class LicenceHolder(TenantModel):
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=40, blank=True)
     internal_notes = models.TextField(blank=True, help_text=_("Staff only."))
+    row_version = models.PositiveIntegerField(default=1, help_text=_("Optimistic concurrency: bumped on every change."))
     created_at = models.DateTimeField(auto_now_add=True)
 
     scope_paths = {"body": "body", "holder": "pk"}

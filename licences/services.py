@@ -59,13 +59,19 @@ def do_register_holder(*, body, name, company_number, **fields):
 
 
 @transaction.atomic
-def do_update_holder(*, holder, changes, reason=""):
+def do_update_holder(*, holder, changes, reason="", expected_version=None):
+    """Change a holder's registry data; ``expected_version`` (the row_version the editor read) refuses a stale
+    edit with StaleEdit instead of overwriting someone else's change. Every update bumps row_version."""
     holder = LicenceHolder.objects.select_for_update().get(pk=holder.pk)
+    if expected_version is not None and int(expected_version) != holder.row_version:
+        raise StaleEdit("This licence-holder was changed by someone else since you opened it.")
     before = audit.snapshot(holder)
+    changes = {field: value for field, value in changes.items() if field != "row_version"}
     if "company_number" in changes:
         changes["company_number"] = normalize_company_number(changes["company_number"])
     for field, value in changes.items():
         setattr(holder, field, value)
+    holder.row_version += 1
     holder.full_clean()
     holder.save()
     audit.record("holder.update", holder, before=before, after=audit.snapshot(holder), reason=reason)

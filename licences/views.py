@@ -49,10 +49,28 @@ def holder_detail(request, pk):
 
 @staff_required("registry.edit")
 def holder_edit(request, pk):
+    """Edit a holder. The form carries the row_version it was loaded with: if someone saved the holder in the
+    meantime, nothing is written; the form comes back with the user's input kept, the other person's values
+    shown next to it, and the current version, so that saving again is a deliberate choice."""
     holder = get_object_or_404(selectors.holders_for_staff(), pk=pk)
     form = HolderForm(request.POST or None, instance=holder)
+    conflict = []
     if request.method == "POST" and form.is_valid():
-        services.do_update_holder(holder=holder, changes={f: form.cleaned_data[f] for f in form.changed_data})
-        messages.success(request, _("Licence-holder updated."))
-        return redirect("staff:holder-detail", pk=holder.pk)
-    return render(request, "licences/holder_form.html", {"form": form, "holder": holder})
+        changes = {f: form.cleaned_data[f] for f in form.changed_data if f != "row_version"}
+        try:
+            services.do_update_holder(holder=holder, changes=changes,
+                                      expected_version=form.cleaned_data.get("row_version"))
+        except services.StaleEdit as exc:
+            current = get_object_or_404(selectors.holders_for_staff(), pk=pk)
+            conflict = [(form[name].label, form.cleaned_data[name], getattr(current, name))
+                        for name in HolderForm.Meta.fields if form.cleaned_data[name] != getattr(current, name)]
+            data = request.POST.copy()
+            data["row_version"] = str(current.row_version)
+            form = HolderForm(data, instance=current)
+            form.is_valid()
+            form.add_error(None, f"{exc.messages[0]} " + _("Nothing was saved. Your input is kept below; the values "
+                                                          "saved meanwhile are listed. Save again to overwrite them."))
+        else:
+            messages.success(request, _("Licence-holder updated."))
+            return redirect("staff:holder-detail", pk=holder.pk)
+    return render(request, "licences/holder_form.html", {"form": form, "holder": holder, "conflict": conflict})

@@ -2,11 +2,8 @@
 local HTTP server, retry with backoff after a 500, attempt log, requeue of stuck deliveries, real worker."""
 
 import json
-import queue
-import threading
 import time
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.db import connections, transaction
@@ -15,7 +12,7 @@ from django.utils import timezone
 from certification import events, webhooks
 from certification.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 from certification.tenancy import scopes_disabled, tenant_scope
-from tests.api_support import issue_key, key_client, make_api_world
+from tests.api_support import Receiver, issue_key, key_client, make_api_world
 
 pytestmark = pytest.mark.django_db
 
@@ -25,40 +22,6 @@ def api_world(world, settings):
     settings.WEBHOOK_ALLOW_PRIVATE_URLS = True  # the receiver below listens on loopback
     settings.WEBHOOK_RETRY_BASE_SECONDS = 1
     return make_api_world(world)
-
-
-class Receiver:
-    """A loopback HTTP server that records requests and answers with the queued status codes (then 200)."""
-
-    def __init__(self):
-        self.requests = []
-        self.statuses = queue.Queue()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                receiver.requests.append((dict(self.headers), body))
-                try:
-                    status = receiver.statuses.get_nowait()
-                except queue.Empty:
-                    status = 200
-                self.send_response(status)
-                self.send_header("Content-Type", "text/plain")
-                self.end_headers()
-                self.wfile.write(b"ok" if status < 300 else b"boom")
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture

@@ -158,17 +158,26 @@ class ConditionalUpdateMixin:
             response["ETag"] = etag_header(self._written)
         return response
 
-    def update(self, request, *args, **kwargs):
+    def lock_if_match(self, request):
+        """The object, locked (SELECT ... FOR UPDATE) if ``If-Match`` names its current ETag; call it inside the
+        write's transaction. 428 without If-Match, 412 when stale. Also for custom actions that change the
+        object (list them in ``if_match_actions`` so that the schema documents the header)."""
         if_match = request.headers.get("If-Match")
         if not if_match:
             raise PreconditionRequired()
+        instance = self.get_object()
+        locked = type(instance)._default_manager.select_for_update().get(pk=instance.pk)
+        wanted = {tag.strip().removeprefix("W/") for tag in if_match.split(",")}
+        if "*" not in wanted and etag_header(locked) not in wanted:
+            raise PreconditionFailed()
+        self._locked_instance = locked
+        return locked
+
+    def update(self, request, *args, **kwargs):
+        if not request.headers.get("If-Match"):
+            raise PreconditionRequired()
         with transaction.atomic():
-            instance = self.get_object()
-            locked = type(instance)._default_manager.select_for_update().get(pk=instance.pk)
-            wanted = {tag.strip().removeprefix("W/") for tag in if_match.split(",")}
-            if "*" not in wanted and etag_header(locked) not in wanted:
-                raise PreconditionFailed()
-            self._locked_instance = locked
+            locked = self.lock_if_match(request)
             response = super().update(request, *args, **kwargs)
             written = getattr(self, "_written", None) or locked
             written.refresh_from_db()

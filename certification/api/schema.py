@@ -10,7 +10,9 @@ WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 ERROR_COMPONENT = {
     "type": "object",
     "description": "`{\"detail\": ..., \"code\": ...}` for request errors; `{field: [messages]}` for invalid input.",
-    "properties": {"detail": {"type": "string"}, "code": {"type": "string"}},
+    # A filter or field may itself be called "code" or "detail": its messages (a list) then share the name.
+    "properties": {"detail": {"anyOf": [{"type": "string"}, {"type": "array", "items": {}}]},
+                   "code": {"anyOf": [{"type": "string"}, {"type": "array", "items": {}}]}},
     "additionalProperties": {},
 }
 ERRORS = {
@@ -51,7 +53,8 @@ class AutoSchema(SpectacularAutoSchema):
                 "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
                 description="Any unique string (≤255 chars). Resending the same request with the same key replays "
                             "the stored response; a different request with it gets 422."))
-        if isinstance(self.view, ConditionalUpdateMixin) and action in ("update", "partial_update"):
+        if isinstance(self.view, ConditionalUpdateMixin) and (
+                action in ("update", "partial_update") or action in getattr(self.view, "if_match_actions", ())):
             params.append(OpenApiParameter(
                 "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True,
                 description="The ETag of the version you read (GET returns it). 412 if stale, 428 if missing."))

@@ -16,6 +16,9 @@ ROUTES = {
     "staff:visit-report": Walk(lambda w: {"pk": w.a.insp_visit.pk}),
     "staff:inspector-detail": Walk(lambda w: {"pk": w.a.insp_profiles[0].pk}),
     "staff:action-decide": Walk(lambda w: {"pk": w.a.insp_action.pk}, owner=None),
+    # REST API (body keys / staff sessions; an unassigned inspector sees only its own visits).
+    "api:visit-detail": Walk(lambda w: {"pk": w.a.insp_visit.pk}, owner_sees_marker=True),
+    "api:visit-cancel": Walk(lambda w: {"pk": w.a.insp_visit.pk}, owner=None),  # POST only
     # Holder portal.
     "portal:inspection-report": Walk(lambda w: {"pk": w.a.insp_visit.pk}, owner="portal", owner_sees_marker=True),
     "portal:inspection-report-pdf": Walk(lambda w: {"pk": w.a.insp_visit.pk}, owner="portal"),
