@@ -332,6 +332,7 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
     "VisitKindEnum": "inspections.models.Visit.Kind",
     "VisitStateEnum": "inspections.models.Visit.State",
     "FindingStateEnum": "inspections.models.Finding.State",
+    "FindingSeverityEnum": "inspections.models.Finding.Severity",
     "LicenceStateEnum": "licences.models.Licence.State",
 }
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8)
