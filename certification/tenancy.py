@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import BooleanField, F
 from django.db.models.expressions import Expression
+from django.utils.translation import gettext as _
 
 
 class ScopeError(RuntimeError):
@@ -179,7 +180,7 @@ class TenantModel(models.Model):
     def save(self, *args, **kwargs):
         scope = current_scope()
         if scope is not None and scope.body is not ALL and self.body_id != scope.body:
-            raise CrossTenantReference({"body": "This object belongs to another certification body."})
+            raise CrossTenantReference({"body": _("This object belongs to another certification body.")})
         self.check_same_body()
         super().save(*args, **kwargs)
 
@@ -202,7 +203,7 @@ class TenantModel(models.Model):
                     related_model._base_manager.filter(pk=related_id).values_list("body_id", flat=True).first()
                 )
             if related_body != self.body_id:
-                raise CrossTenantReference({field.name: "This object belongs to another certification body."})
+                raise CrossTenantReference({field.name: _("This object belongs to another certification body.")})
 
 
 def body_task(func):

@@ -12,6 +12,8 @@ class RegulationForm(forms.ModelForm):
         model = Regulation
         fields = ["code", "title", "mark", "categories", "sector_committee"]
         widgets = {"categories": forms.CheckboxSelectMultiple}
+        labels = {"code": _("Code"), "title": _("Title"), "mark": _("Mark"), "categories": _("Product categories"),
+                  "sector_committee": _("Sector committee")}
 
     def __init__(self, *args, body, **kwargs):
         super().__init__(*args, **kwargs)
@@ -34,6 +36,7 @@ class RegulationForm(forms.ModelForm):
 
 
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
+VERSION_LABELS = selectors.VERSION_FIELD_LABELS
 
 
 class VersionHeaderForm(forms.ModelForm):
@@ -45,6 +48,7 @@ class VersionHeaderForm(forms.ModelForm):
                   "unannounced_share", "samples_per_year", "changes_summary", "document", "reference_documents"]
         widgets = {"reference_documents": forms.CheckboxSelectMultiple,
                    "changes_summary": forms.Textarea(attrs={"rows": 3})}
+        labels = VERSION_LABELS
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -84,6 +88,12 @@ class RequirementForm(forms.ModelForm):
                   "sampled_externally", "ocl_limit_a", "ocl_limit_b", "ocl_tonnes_a", "ocl_tonnes_b", "ocl_tonnes_c",
                   "ocl_start_level", "ocl_escalate_at_c", "finding_severity"]
         widgets = {"order": forms.NumberInput(attrs={"class": "narrow"})}
+        labels = {"order": _("Order"), "property_code": _("Property code"), "property_name": _("Property"),
+                  "test_method": _("Test method"), "unit": _("Unit"), "lower_limit": _("Lower limit"),
+                  "upper_limit": _("Upper limit"), "declared_tolerance": _("Tolerance"),
+                  "conformity_rule": _("Conformity rule"), "self_monitoring_every": _("Self-monitoring every"),
+                  "self_monitoring_basis": _("Self-monitoring basis"), "sampled_externally": _("Sampled"),
+                  "finding_severity": _("Severity")}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -104,6 +114,7 @@ class ChecklistItemForm(forms.ModelForm):
         model = ChecklistItem
         fields = ["order", "code", "text", "mandatory"]
         widgets = {"text": forms.Textarea(attrs={"rows": 2}), "order": forms.NumberInput(attrs={"class": "narrow"})}
+        labels = {"order": _("Order"), "code": _("Code"), "text": _("Text"), "mandatory": _("Mandatory")}
 
 
 class _RowsFormSet(BaseInlineFormSet):
@@ -135,8 +146,9 @@ ChecklistFormSet = inlineformset_factory(RegulationVersion, ChecklistItem, form=
 
 class PublishForm(forms.Form):
     row_version = forms.IntegerField(widget=forms.HiddenInput)
-    effective_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    effective_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), label=_("Effective date"))
     transition_end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}),
+                                     label=_("End of the transition"),
                                      help_text=_("Licences stay on the previous version until this date."))
 
     def clean(self):
@@ -149,8 +161,8 @@ class PublishForm(forms.Form):
 
 class ImportForm(forms.Form):
     row_version = forms.IntegerField(widget=forms.HiddenInput)
-    format = forms.ChoiceField(choices=[("csv", "CSV"), ("json", "JSON")])
-    file = forms.FileField()
+    format = forms.ChoiceField(choices=[("csv", "CSV"), ("json", "JSON")], label=_("Format"))
+    file = forms.FileField(label=_("File"))
 
 
 class DraftForm(forms.Form):

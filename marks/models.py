@@ -4,7 +4,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models.signals import m2m_changed
 from django.dispatch import receiver
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from certification.tenancy import TenantModel
@@ -208,13 +208,13 @@ def parse_tonnes_per_test(text):
         return None
     parts = [p.strip().replace(",", ".") for p in text.split("/")]
     if len(parts) not in (1, len(OUTPUT_LEVELS)):
-        raise ValueError("one number, or three separated by '/' (output levels X/Y/Z)")
+        raise ValueError(gettext("one number, or three separated by '/' (output levels X/Y/Z)"))
     try:
         numbers = [Decimal(p) for p in parts]
     except InvalidOperation:
-        raise ValueError("not a number") from None
+        raise ValueError(gettext("not a number")) from None
     if any(not n.is_finite() or n <= 0 for n in numbers):
-        raise ValueError("tonnes per test must be positive")
+        raise ValueError(gettext("tonnes per test must be positive"))
     return numbers * 3 if len(numbers) == 1 else numbers
 
 

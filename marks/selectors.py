@@ -6,6 +6,7 @@ from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from marks.models import ChecklistItem, Mandate, Mark, ProductCategory, Regulation, RegulationVersion, Requirement
 
@@ -222,6 +223,17 @@ def inspection_plan(licence, year, on_date=None):
 
 # --- comparing versions ---------------------------------------------------------------------------------
 
+# Labels of a version's header fields (forms and the version comparison; the model fields carry none).
+VERSION_FIELD_LABELS = {
+    "visits_per_year_admission": _("Visits a year — admission"),
+    "visits_per_year_normal": _("Visits a year — normal"),
+    "visits_per_year_reinforced": _("Visits a year — reinforced"),
+    "unannounced_share": _("Unannounced share"),
+    "samples_per_year": _("Samples a year"),
+    "changes_summary": _("What will change"),
+    "document": _("Document"),
+    "reference_documents": _("Reference documents"),
+}
 FREQUENCY_FIELDS = ["visits_per_year_admission", "visits_per_year_normal", "visits_per_year_reinforced",
                     "unannounced_share", "samples_per_year"]
 REQUIREMENT_COMPARED = ["property_name", "test_method", "unit", "lower_limit", "upper_limit", "declared_tolerance",
@@ -264,7 +276,8 @@ def compare_versions(old, new):
     return {
         "old": old,
         "new": new,
-        "frequencies": [(f, RegulationVersion._meta.get_field(f).verbose_name, _show(getattr(old, f)),
+        "frequencies": [(f, VERSION_FIELD_LABELS.get(f, RegulationVersion._meta.get_field(f).verbose_name),
+                         _show(getattr(old, f)),
                          _show(getattr(new, f)))
                         for f in FREQUENCY_FIELDS if getattr(old, f) != getattr(new, f)],
         "requirements": _diff_rows(old_reqs, new_reqs, "property_code", REQUIREMENT_COMPARED),

@@ -1,6 +1,7 @@
 """A small server-side SVG renderer for control charts (no JavaScript, no CDN)."""
 
 from django.utils.html import escape
+from django.utils.translation import gettext as _
 
 WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 720, 300, 60, 20, 20, 40
 
@@ -9,7 +10,7 @@ def control_chart_svg(points, lower=None, upper=None, title=""):
     """``points``: (date, value, failed, source) sorted by date. Failed points are red crosses."""
     if not points:
         return '<svg xmlns="http://www.w3.org/2000/svg" width="720" height="60" role="img">' \
-               '<text x="10" y="30">No results yet.</text></svg>'
+               f'<text x="10" y="30">{escape(_("No results yet."))}</text></svg>'
     values = [float(p[1]) for p in points] + [float(x) for x in (lower, upper) if x is not None]
     vmin, vmax = min(values), max(values)
     pad = (vmax - vmin) * 0.1 or abs(vmax) * 0.1 or 1.0
@@ -29,13 +30,13 @@ def control_chart_svg(points, lower=None, upper=None, title=""):
            f'class="control-chart" role="img" aria-label="{escape(title)}">',
            f'<title>{escape(title)}</title>',
            f'<rect x="{LEFT}" y="{TOP}" width="{plot_w}" height="{plot_h}" fill="#fff" stroke="#999"/>']
-    for label, limit in (("lower limit", lower), ("upper limit", upper)):
+    for label, limit in ((_("lower limit"), lower), (_("upper limit"), upper)):
         if limit is not None:
             ly = y(limit)
             out.append(f'<line class="limit" x1="{LEFT}" x2="{LEFT + plot_w}" y1="{ly:.1f}" y2="{ly:.1f}" '
                        f'stroke="#c00" stroke-dasharray="6 4"/>')
             out.append(f'<text x="{LEFT + plot_w - 4}" y="{ly - 4:.1f}" text-anchor="end" font-size="11" '
-                       f'fill="#c00">{label} {limit}</text>')
+                       f'fill="#c00">{escape(label)} {limit}</text>')
     for tick in range(5):
         value = vmin + (vmax - vmin) * tick / 4
         ty = y(value)

@@ -10,6 +10,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from guardian.shortcuts import assign_perm
 
 from certification import audit
@@ -42,9 +44,9 @@ LAB_PERMS = ("sampling.view_sample", "sampling.test_sample")
 def do_recognise_laboratory(*, body, name, test_methods=(), **fields):
     name = (name or "").strip()
     if not name:
-        raise ValidationError({"name": "Give the laboratory's name."})
+        raise ValidationError({"name": _("Give the laboratory's name.")})
     if Laboratory.objects.filter(body=body, name__iexact=name).exists():
-        raise ValidationError({"name": "A laboratory with this name is already recognised."})
+        raise ValidationError({"name": _("A laboratory with this name is already recognised.")})
     laboratory = Laboratory(body=body, name=name, **fields)
     laboratory.full_clean()
     laboratory.save()
@@ -75,10 +77,10 @@ def do_add_lab_user(*, laboratory, email, full_name="", password=None):
     user = get_or_create_user(email, full_name, password)
     existing = LaboratoryMembership._base_manager.filter(user=user).first()
     if existing is not None and (existing.is_active or existing.body_id != laboratory.body_id):
-        raise ValidationError({"email": "This person already belongs to a laboratory."})
+        raise ValidationError({"email": _("This person already belongs to a laboratory.")})
     if (HolderMembership._base_manager.filter(user=user, is_active=True).exists()
             or Membership._base_manager.filter(user=user).exists()):
-        raise ValidationError({"email": "This person already uses the application as staff or licence-holder."})
+        raise ValidationError({"email": _("This person already uses the application as staff or licence-holder.")})
     if existing is not None:
         before = audit.snapshot(existing)
         existing.laboratory, existing.is_active = laboratory, True
@@ -171,15 +173,15 @@ def do_take_sample(*, visit, product, by, seal_number, quantity, production_date
 
     visit = Visit.objects.select_for_update().get(pk=visit.pk)
     if visit.inspector_id != by.pk:
-        raise ValidationError("Only the inspector assigned to the visit may take samples.")
+        raise ValidationError(_("Only the inspector assigned to the visit may take samples."))
     if visit.state in (Visit.State.SUBMITTED, Visit.State.REVIEWED, Visit.State.CLOSED):
-        raise ValidationError("The visit is already submitted; no more samples can be taken.")
+        raise ValidationError(_("The visit is already submitted; no more samples can be taken."))
     licence = visit.licence
     if product.holder_id != licence.holder_id:
-        raise ValidationError({"product": "This product is not the licence-holder's."})
+        raise ValidationError({"product": _("This product is not the licence-holder's.")})
     allowed = set(requirements_of(licence).values_list("pk", flat=True))
     if any(r.pk not in allowed for r in requirements):
-        raise ValidationError({"requirements": "A property is not in the licence's regulation."})
+        raise ValidationError({"requirements": _("A property is not in the licence's regulation.")})
     now = timezone.now()
     # one sample number at a time per body: the codes are sequential and never reused
     CertificationBody.objects.select_for_update().get(pk=visit.body_id)
@@ -205,7 +207,8 @@ def _advance(sample, step, by, note="", laboratory=None):
     expected = sample.next_state()
     if step != expected:
         raise CustodyOrderError(
-            f"Sample {sample.code} is '{sample.state}'; the next custody step is '{expected}', not '{step}'.")
+            _("Sample %(code)s is '%(state)s'; the next custody step is '%(expected)s', not '%(step)s'.")
+            % {"code": sample.code, "state": sample.state, "expected": expected, "step": step})
     before = audit.snapshot(sample)
     sample.state = step
     sample.row_version += 1
@@ -221,13 +224,14 @@ def _advance(sample, step, by, note="", laboratory=None):
 @transaction.atomic
 def do_dispatch_sample(*, sample, laboratory, by, note=""):
     if laboratory.body_id != sample.body_id:
-        raise ValidationError({"laboratory": "Unknown laboratory."})
+        raise ValidationError({"laboratory": _("Unknown laboratory.")})
     scope = set(laboratory.test_methods.values_list("pk", flat=True))
     if scope:
         outside = [r.property_code for r in sample.requirements.all()
                    if r.test_method_id and r.test_method_id not in scope]
         if outside:
-            raise ValidationError({"laboratory": f"Outside the laboratory's scope: {', '.join(outside)}."})
+            raise ValidationError({"laboratory": _("Outside the laboratory's scope: %(properties)s.")
+                                   % {"properties": ", ".join(outside)}})
     sample = _advance(sample, Sample.State.DISPATCHED, by, note, laboratory=laboratory)
     for membership in LaboratoryMembership.objects.filter(laboratory=laboratory, is_active=True).select_related("user"):
         _grant_lab_user(membership.user, sample)
@@ -236,7 +240,7 @@ def do_dispatch_sample(*, sample, laboratory, by, note=""):
 
 def _require_lab(sample, by):
     if not lab_may_handle(by, sample):
-        raise ValidationError("This sample was not sent to your laboratory.")
+        raise ValidationError(_("This sample was not sent to your laboratory."))
 
 
 @transaction.atomic
@@ -249,12 +253,13 @@ def validate_value(requirement, value, unit, uncertainty=None):
     """Unit must be the requirement's; the value inside a plausible range (see statistics.plausible_range)."""
     errors = {}
     if requirement.unit and (unit or "").strip() != requirement.unit:
-        errors["unit"] = f"The unit must be '{requirement.unit}'."
+        errors["unit"] = _("The unit must be '%(unit)s'.") % {"unit": requirement.unit}
     low, high = statistics.plausible_range(requirement.lower_limit, requirement.upper_limit)
     if value is not None and low is not None and not (low <= value <= high):
-        errors["value"] = f"Implausible value {value}: expected between {low} and {high} {requirement.unit}."
+        errors["value"] = (_("Implausible value %(value)s: expected between %(low)s and %(high)s %(unit)s.")
+                           % {"value": value, "low": low, "high": high, "unit": requirement.unit})
     if uncertainty is not None and uncertainty < 0:
-        errors["uncertainty"] = "The uncertainty cannot be negative."
+        errors["uncertainty"] = _("The uncertainty cannot be negative.")
     if errors:
         raise ValidationError(errors)
 
@@ -269,11 +274,12 @@ def do_record_lab_result(*, sample, requirement, value, unit, by, uncertainty=No
     _require_lab(sample, by)
     sample = Sample.objects.select_for_update().get(pk=sample.pk)
     if sample.state not in (Sample.State.RECEIVED, Sample.State.TESTED):
-        raise CustodyOrderError(f"Results can be entered once the sample is received (it is '{sample.state}').")
+        raise CustodyOrderError(_("Results can be entered once the sample is received (it is '%(state)s').")
+                                % {"state": sample.state})
     if requirement.version_id != sample.licence.regulation_version_id:
-        raise ValidationError({"requirement": "Not a property of this sample's regulation."})
+        raise ValidationError({"requirement": _("Not a property of this sample's regulation.")})
     if current_results(sample).filter(requirement=requirement).exists():
-        raise ValidationError({"requirement": "A result exists for this property; correct it with a reason."})
+        raise ValidationError({"requirement": _("A result exists for this property; correct it with a reason.")})
     validate_value(requirement, value, unit, uncertainty)
     result = LabResult.objects.create(
         body=sample.body, sample=sample, requirement=requirement, property_code=requirement.property_code,
@@ -289,11 +295,11 @@ def do_record_lab_result(*, sample, requirement, value, unit, by, uncertainty=No
 def do_correct_lab_result(*, result, value, unit, reason, by, uncertainty=None):
     """A correction is a new row that supersedes the original; the original is never changed."""
     if not (reason or "").strip():
-        raise ValidationError({"reason": "A correction needs a reason."})
+        raise ValidationError({"reason": _("A correction needs a reason.")})
     original = LabResult.objects.select_for_update().select_related("sample", "requirement").get(pk=result.pk)
     _require_lab(original.sample, by)
     if LabResult.objects.filter(supersedes=original).exists():
-        raise ValidationError("This result was already corrected; correct the latest one.")
+        raise ValidationError(_("This result was already corrected; correct the latest one."))
     validate_value(original.requirement, value, unit, uncertainty)
     corrected = LabResult.objects.create(
         body=original.body, sample=original.sample, requirement=original.requirement,
@@ -312,11 +318,12 @@ def do_report_sample(*, sample, by, note=""):
     _require_lab(sample, by)
     sample = Sample.objects.select_for_update().get(pk=sample.pk)
     if sample.state != Sample.State.TESTED:
-        raise CustodyOrderError(f"Sample {sample.code} is '{sample.state}'; it can be reported once tested.")
+        raise CustodyOrderError(_("Sample %(code)s is '%(state)s'; it can be reported once tested.")
+                                % {"code": sample.code, "state": sample.state})
     tested = set(current_results(sample).values_list("requirement_id", flat=True))
     missing = [r.property_code for r in sample.requirements.all() if r.pk not in tested]
     if missing:
-        raise ValidationError(f"Results missing for: {', '.join(missing)}.")
+        raise ValidationError(_("Results missing for: %(properties)s.") % {"properties": ", ".join(missing)})
     sample = _advance(sample, Sample.State.REPORTED, by, note)
     outcomes = []
     for result in current_results(sample):
@@ -331,7 +338,9 @@ class ImportRejected(ValidationError):
 
     def __init__(self, rows):
         self.rows = rows
-        super().__init__(f"{len({line for line, _, _ in rows})} bad rows; nothing was imported.")
+        count = len({line for line, _field, _message in rows})
+        super().__init__(ngettext("%(n)d bad row; nothing was imported.", "%(n)d bad rows; nothing was imported.",
+                                  count) % {"n": count})
 
 
 def requirement_for(product, property_code, cache=None):
@@ -390,12 +399,12 @@ def _build_result(*, holder, product, requirement, tested_on, value, unit, batch
 def do_record_self_monitoring(*, holder, product, property_code, tested_on, value, unit, by, batch="",
                               tonnage=None, source=SelfMonitoringResult.Source.PORTAL):
     if product.holder_id != holder.pk:
-        raise ValidationError({"product": "Unknown product."})
+        raise ValidationError({"product": _("Unknown product.")})
     requirement = requirement_for(product, property_code)
     if requirement is None:
-        raise ValidationError({"property_code": "This property is not in the product's regulation."})
+        raise ValidationError({"property_code": _("This property is not in the product's regulation.")})
     if tested_on > timezone.localdate():
-        raise ValidationError({"tested_on": "The test date is in the future."})
+        raise ValidationError({"tested_on": _("The test date is in the future.")})
     validate_value(requirement, value, unit)
     result = _build_result(holder=holder, product=product, requirement=requirement, tested_on=tested_on,
                            value=value, unit=unit, batch=batch, tonnage=tonnage, by=by, source=source)
@@ -420,31 +429,33 @@ def parse_self_monitoring_csv(*, holder, text, by, today=None):
     reader = csv.DictReader(io.StringIO(text))
     missing_columns = [c for c in CSV_COLUMNS if c not in (reader.fieldnames or [])]
     if missing_columns:
-        return ParsedImport([], [(1, "header", f"Missing columns: {', '.join(missing_columns)}.")])
+        message = _("Missing columns: %(columns)s.") % {"columns": ", ".join(missing_columns)}
+        return ParsedImport([], [(1, "header", message)])
     products = {p.quick_code: p for p in Product.objects.filter(holder=holder)}
     cache, results, errors = {}, [], []
     for line, row in enumerate(reader, start=2):
         row_errors = []
         product = products.get((row.get("product") or "").strip())
         if product is None:
-            row_errors.append(("product", f"Unknown product code '{row.get('product')}'."))
+            row_errors.append(("product", _("Unknown product code '%(code)s'.") % {"code": row.get("product")}))
         requirement = None
         code = (row.get("property") or "").strip()
         if product is not None:
             requirement = requirement_for(product, code, cache)
             if requirement is None:
-                row_errors.append(("property", f"Property '{code}' is not in the product's regulation."))
+                row_errors.append(("property", _("Property '%(code)s' is not in the product's regulation.")
+                                   % {"code": code}))
         try:
             tested_on = date.fromisoformat((row.get("date") or "").strip())
             if tested_on > today:
-                row_errors.append(("date", "The test date is in the future."))
+                row_errors.append(("date", _("The test date is in the future.")))
         except ValueError:
             tested_on = None
-            row_errors.append(("date", f"Not a date (YYYY-MM-DD): '{row.get('date')}'."))
+            row_errors.append(("date", _("Not a date (YYYY-MM-DD): '%(value)s'.") % {"value": row.get("date")}))
         value = _decimal(row.get("value"), "value", row_errors, required=True)
         tonnage = _decimal(row.get("tonnage"), "tonnage", row_errors)
         if tonnage is not None and tonnage < 0:
-            row_errors.append(("tonnage", "Tonnage cannot be negative."))
+            row_errors.append(("tonnage", _("Tonnage cannot be negative.")))
         unit = (row.get("unit") or "").strip()
         if requirement is not None and value is not None:
             try:
@@ -458,7 +469,7 @@ def parse_self_monitoring_csv(*, holder, text, by, today=None):
                                      value=value, unit=unit, batch=(row.get("batch") or "").strip()[:60],
                                      tonnage=tonnage, by=by, source=SelfMonitoringResult.Source.CSV))
     if not results and not errors:
-        errors.append((1, "file", "The file has no data rows."))
+        errors.append((1, "file", _("The file has no data rows.")))
     return ParsedImport(results, errors)
 
 
@@ -466,15 +477,15 @@ def _decimal(raw, name, errors, required=False):
     raw = (raw or "").strip().replace(",", ".") if raw is not None else ""
     if raw == "":
         if required:
-            errors.append((name, "Required."))
+            errors.append((name, _("Required.")))
         return None
     try:
         value = Decimal(raw)
     except InvalidOperation:
-        errors.append((name, f"Not a number: '{raw}'."))
+        errors.append((name, _("Not a number: '%(value)s'.") % {"value": raw}))
         return None
     if not value.is_finite() or abs(value) >= Decimal("1e10"):
-        errors.append((name, f"Not a usable number: '{raw}'."))
+        errors.append((name, _("Not a usable number: '%(value)s'.") % {"value": raw}))
         return None
     return value
 
@@ -494,8 +505,8 @@ def do_import_self_monitoring(*, holder, text, filename, by):
     audit.record("self_monitoring.import", upload, after=audit.snapshot(upload))
     # the regulation's rule over each product and property the file touched (outcomes for staff)
     touched = {(r.product_id, r.requirement_id) for r in parsed.results}
-    products = {p.pk: p for p in Product.objects.filter(pk__in={p for p, _ in touched})}
-    requirements = {r.pk: r for r in Requirement.objects.filter(pk__in={r for _, r in touched})}
+    products = {p.pk: p for p in Product.objects.filter(pk__in={p for p, _requirement in touched})}
+    requirements = {r.pk: r for r in Requirement.objects.filter(pk__in={r for _product, r in touched})}
     for product_id, requirement_id in sorted(touched):
         do_evaluate_self_monitoring(product=products[product_id], requirement=requirements[requirement_id])
     return upload
@@ -629,9 +640,9 @@ def do_evaluate_self_monitoring(*, product, requirement, until=None):
 def do_request_sample(*, licence, product, kind, reason, by, requirements=(), origin_sample=None):
     """Ask for a counter-test or an extra sample of a licensed product; fulfilled by the next sample taken."""
     if kind not in SampleRequest.Kind.values:
-        raise ValidationError({"kind": "Counter-test or extra sample."})
+        raise ValidationError({"kind": _("Counter-test or extra sample.")})
     if not licence.products.filter(pk=product.pk).exists():
-        raise ValidationError({"product": "The product is not under this licence."})
+        raise ValidationError({"product": _("The product is not under this licence.")})
     request = SampleRequest.objects.create(body=licence.body, licence=licence, product=product, kind=kind,
                                            origin_sample=origin_sample, reason=reason, requested_by=by)
     request.requirements.set(requirements)
@@ -644,7 +655,7 @@ def _run_escalation(outcome, by, reason):
     Escalation = ConformityOutcome.Escalation
     licence = licence_of(outcome)
     if licence is None:
-        raise ValidationError("The product has no live licence: there is nothing to escalate on.")
+        raise ValidationError(_("The product has no live licence: there is nothing to escalate on."))
     why = (reason or "").strip() or outcome.summary
     if outcome.proposed_escalation in (Escalation.COUNTER_TEST, Escalation.EXTRA_SAMPLE):
         outcome.sample_request = do_request_sample(
@@ -676,9 +687,9 @@ def do_decide_outcome(*, outcome, accept, reason, by):
     if outcome.status == wanted:
         return outcome
     if outcome.status != ConformityOutcome.Status.PROPOSED:
-        raise ValidationError("This proposal was already decided.")
+        raise ValidationError(_("This proposal was already decided."))
     if not accept and not (reason or "").strip():
-        raise ValidationError({"reason": "Say why the proposal is dismissed."})
+        raise ValidationError({"reason": _("Say why the proposal is dismissed.")})
     before = audit.snapshot(outcome)
     if accept:
         _run_escalation(outcome, by, reason)

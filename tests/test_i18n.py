@@ -361,3 +361,32 @@ def test_every_marked_string_is_in_the_catalogues(tmp_path):
         "strings marked for translation are missing from the catalogues; run `make messages-update`, translate "
         "the new entries in locale/*/LC_MESSAGES/django.po, then `make messages`:\n"
         + "\n".join(f"{lang}: {msgid!r}" for lang, ids in missing.items() for msgid in ids))
+
+
+# --- (d) texts marked in Python code and the bare 500 page follow the active language ------------------------
+
+def test_python_messages_labels_and_the_500_page_follow_the_active_language(compiled_catalogues):
+    from django.template import loader
+    from django.utils import translation
+
+    from certification.forms import MemberChangeForm
+    from sampling.forms import LabUserForm
+    from sampling.services import ImportRejected
+
+    expected = {
+        "en": ("1 bad row; nothing was imported.", "3 bad rows; nothing was imported.", "Full name", "Active",
+               "Server error"),
+        "fr": ("1 ligne incorrecte ; rien n'a été importé.", "3 lignes incorrectes ; rien n'a été importé.",
+               "Nom complet", "Actif", "Erreur du serveur"),
+        "nl": ("1 foute rij; er werd niets ingevoerd.", "3 foute rijen; er werd niets ingevoerd.", "Volledige naam",
+               "Actief", "Serverfout"),
+    }
+    for lang, (one, three, full_name, active, server_error) in expected.items():
+        with translation.override(lang):
+            # the count is of distinct bad lines (two errors on line 2 count once)
+            assert ImportRejected([(2, "date", "x"), (2, "value", "y")]).messages == [one]
+            assert ImportRejected([(2, "date", "x"), (3, "date", "x"), (5, "unit", "z")]).messages == [three]
+            assert LabUserForm()["full_name"].label == full_name
+            assert MemberChangeForm()["is_active"].label == active  # msgctxt "member account"
+            page = loader.get_template("500.html").render()
+            assert f'<html lang="{lang}">' in page and f"<h1>{server_error}</h1>" in page
