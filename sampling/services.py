@@ -176,6 +176,8 @@ def do_take_sample(*, visit, product, by, seal_number, quantity, production_date
         raise ValidationError(_("Only the inspector assigned to the visit may take samples."))
     if visit.state in (Visit.State.SUBMITTED, Visit.State.REVIEWED, Visit.State.CLOSED):
         raise ValidationError(_("The visit is already submitted; no more samples can be taken."))
+    if visit.state == Visit.State.CANCELLED:
+        raise ValidationError(_("The visit was cancelled; no samples can be taken on it."))
     licence = visit.licence
     if product.holder_id != licence.holder_id:
         raise ValidationError({"product": _("This product is not the licence-holder's.")})

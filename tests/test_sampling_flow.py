@@ -122,6 +122,14 @@ def _sample(env, **kwargs):
                                    quantity="1 kg", requirements=[env.reg.binder], **kwargs)
 
 
+def test_no_sample_on_a_cancelled_visit(env):
+    with tenant_scope(env.body):
+        Visit.objects.filter(pk=env.visit.pk).update(state=Visit.State.CANCELLED)
+        with pytest.raises(ValidationError, match="cancelled"):
+            _sample(env)
+        assert not Sample.objects.exists()
+
+
 def test_only_the_assigned_inspector_takes_samples(env, login):
     with tenant_scope(env.body), pytest.raises(ValidationError):
         services.do_take_sample(visit=env.visit, product=env.lic.product, by=env.inspector2, seal_number="S",
