@@ -1,6 +1,12 @@
 """Write paths of the project package: bodies and staff memberships. Each is one audited transaction."""
 
+from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
+from django.core.mail import send_mail
 from django.db import transaction
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
 from certification import audit
 from certification.models import CertificationBody, Membership, Role, User
@@ -13,6 +19,17 @@ def get_or_create_user(email, full_name="", password=None):
     if user is None:
         user = User.objects.create_user(email=email, password=password, full_name=full_name)
     return user
+
+
+def send_invitation_on_commit(user, subject, message):
+    """Once the transaction commits, e-mail ``user`` ``message`` and a link to choose a password (the
+    password-reset confirmation page): invitees never receive a password."""
+    def send():
+        link = settings.SITE_URL + reverse("password_reset_confirm", kwargs={
+            "uidb64": urlsafe_base64_encode(force_bytes(user.pk)), "token": default_token_generator.make_token(user)})
+        send_mail(subject, f"{message}\nChoose your password here: {link}\n", None, [user.email])
+
+    transaction.on_commit(send)
 
 
 @transaction.atomic

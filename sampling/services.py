@@ -17,7 +17,7 @@ from guardian.shortcuts import assign_perm
 from certification import audit
 from certification.access import has_object_grant
 from certification.models import CertificationBody, Membership
-from certification.services import get_or_create_user
+from certification.services import get_or_create_user, send_invitation_on_commit
 from licences.models import HolderMembership, Licence, Product
 from marks.models import Requirement
 from sampling import statistics
@@ -100,22 +100,9 @@ def do_invite_lab_user(*, laboratory, email, full_name="", invited_by):
     """Staff add a lab user; the invitee chooses a password through the reset link sent by e-mail."""
     membership = do_add_lab_user(laboratory=laboratory, email=email, full_name=full_name)
     audit.record("laboratory.user_invite", membership, after={"email": membership.user.email})
-    user = membership.user
-
-    def send():
-        from django.contrib.auth.tokens import default_token_generator
-        from django.core.mail import send_mail
-        from django.urls import reverse
-        from django.utils.encoding import force_bytes
-        from django.utils.http import urlsafe_base64_encode
-
-        link = settings.SITE_URL + reverse("password_reset_confirm", kwargs={
-            "uidb64": urlsafe_base64_encode(force_bytes(user.pk)), "token": default_token_generator.make_token(user)})
-        send_mail(f"Invitation to the {laboratory.name} laboratory portal",
-                  f"{invited_by.email} gave you access to the laboratory portal of {laboratory.body.name} "
-                  f"for {laboratory.name}.\nChoose your password here: {link}\n", None, [user.email])
-
-    transaction.on_commit(send)
+    send_invitation_on_commit(
+        membership.user, f"Invitation to the {laboratory.name} laboratory portal",
+        f"{invited_by.email} gave you access to the laboratory portal of {laboratory.body.name} for {laboratory.name}.")
     return membership
 
 
