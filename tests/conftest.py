@@ -1,6 +1,7 @@
 import copy
 
 import pytest
+from django.db import connection
 
 from tests.world import build_world
 
@@ -16,6 +17,17 @@ def _is_transactional(request):
     if marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])):
         return True
     return "transactional_db" in request.fixturenames or "live_server" in request.fixturenames
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _end_stray_connections(django_db_setup, django_db_blocker):
+    """Celery's in-process test worker runs Django's checks in its own thread when it starts, and that thread's
+    connection outlives it; end such connections so the test database can be dropped at the end."""
+    yield
+    if connection.vendor == "postgresql":
+        with django_db_blocker.unblock(), connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                           "WHERE datname = current_database() AND pid <> pg_backend_pid()")
 
 
 @pytest.fixture(scope="session")
