@@ -351,3 +351,9 @@ CELERY_BEAT_SCHEDULE.update({
 # from self-monitoring with no open visit of the licence goes on a follow-up visit planned this many days ahead.
 SAMPLING_EXTRA_VISIT_WITHIN_DAYS = env_int("SAMPLING_EXTRA_VISIT_WITHIN_DAYS", 14)
 SAMPLING_FOLLOW_UP_WITHIN_DAYS = env_int("SAMPLING_FOLLOW_UP_WITHIN_DAYS", 30)
+# Last month's self-monitoring of every live licence's products is checked against the regulation's
+# frequencies; the job runs daily and skips what is already reviewed.
+CELERY_BEAT_SCHEDULE["sampling-self-monitoring-review"] = {
+    "task": "sampling.tasks.review_self_monitoring",
+    "schedule": env_int("SELF_MONITORING_REVIEW_EVERY_SECONDS", 86400),
+}

@@ -318,3 +318,29 @@ class ConformityOutcome(TenantModel):
 
     def __str__(self):
         return f"{self.get_kind_display()}: {self.product} {self.requirement.property_code} — {self.verdict}"
+
+
+class SelfMonitoringReview(TenantModel):
+    """The monthly check of one product's self-monitoring against the regulation's frequencies: which
+    properties had fewer tests than the production required. One per product and period (the beat job runs
+    daily and finds the month already reviewed)."""
+
+    holder = models.ForeignKey("licences.LicenceHolder", on_delete=models.PROTECT, related_name="+")
+    product = models.ForeignKey("licences.Product", on_delete=models.PROTECT, related_name="self_monitoring_reviews")
+    licence = models.ForeignKey("licences.Licence", on_delete=models.PROTECT, related_name="+")
+    period_start = models.DateField()
+    period_end = models.DateField()
+    missing = models.JSONField(default=list, help_text=_("Properties with missing tests: code, expected, recorded."))
+    finding = models.ForeignKey("inspections.Finding", on_delete=models.PROTECT, null=True, blank=True,
+                                related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    scope_paths = {"body": "body", "holder": "holder"}
+
+    class Meta:
+        ordering = ["-period_start", "product_id"]
+        constraints = [models.UniqueConstraint(fields=["product", "period_start", "period_end"],
+                                               name="self_monitoring_review_once_per_period")]
+
+    def __str__(self):
+        return f"{self.product} {self.period_start:%Y-%m}"

@@ -32,6 +32,7 @@ from sampling.models import (
     SampleUserObjectPermission,
     SelfMonitoringImport,
     SelfMonitoringResult,
+    SelfMonitoringReview,
 )
 
 Rule = Requirement.ConformityRule
@@ -687,3 +688,80 @@ def do_decide_outcome(*, outcome, accept, reason, by):
     outcome.save()
     audit.record(f"conformity.{outcome.status}", outcome, before=before, after=audit.snapshot(outcome), reason=reason)
     return outcome
+
+
+# --- monthly self-monitoring review --------------------------------------------------------------------------
+
+REVIEWED_LICENCE_STATES = (Licence.State.ADMISSION, Licence.State.ACTIVE, Licence.State.SUSPENDED)
+
+
+def previous_month(today):
+    last = today.replace(day=1) - timedelta(days=1)
+    return last.replace(day=1), last
+
+
+@transaction.atomic
+def do_review_self_monitoring(*, product, licence, period_start, period_end):
+    """Check one product's self-monitoring of a period against the regulation's frequencies. Missing tests
+    raise one minor finding for the licence (on its next open visit, or a follow-up) and the holder is told.
+    Reviewing a period twice returns the first review."""
+    from inspections.models import Finding
+    from inspections.services import do_raise_conformity_finding
+    from sampling import selectors
+
+    product = Product.objects.select_for_update().get(pk=product.pk)
+    existing = SelfMonitoringReview.objects.filter(product=product, period_start=period_start,
+                                                   period_end=period_end).first()
+    if existing is not None:
+        return existing
+    missing = [{"property_code": line.requirement.property_code, "property_name": line.requirement.property_name,
+                "expected": line.expected, "recorded": line.recorded, "level": line.level}
+               for line in selectors.frequency_check(product, period_start, period_end) if line.missing]
+    finding = None
+    if missing:
+        gaps = "; ".join(f"{m['property_name']}: {m['recorded']} of {m['expected']} required tests recorded"
+                         for m in missing)
+        finding = do_raise_conformity_finding(
+            licence=licence, severity=Finding.Severity.MINOR,
+            description=f"Self-monitoring of {product} from {period_start} to {period_end} is incomplete — {gaps}.",
+            reason=f"self-monitoring review {period_start:%Y-%m}",
+            follow_up_within_days=settings.SAMPLING_FOLLOW_UP_WITHIN_DAYS)
+    review = SelfMonitoringReview.objects.create(
+        body=product.body, holder_id=product.holder_id, product=product, licence=licence, period_start=period_start,
+        period_end=period_end, missing=missing, finding=finding)
+    audit.record("self_monitoring.review", review, after=audit.snapshot(review))
+    holder = licence.holder
+    if missing and holder.email:
+        subject = f"Self-monitoring {period_start:%Y-%m}: missing tests for {product}"
+        body = (f"The self-monitoring recorded for {product} from {period_start} to {period_end} does not reach the "
+                f"frequency your regulation requires:\n" + "\n".join(
+                    f"- {m['property_name']}: {m['recorded']} of {m['expected']} tests" for m in missing)
+                + "\n\nA finding was opened; record the missing tests or explain them in the portal.\n")
+        transaction.on_commit(lambda: _send_mail(subject, body, [holder.email]))
+    return review
+
+
+def _send_mail(subject, body, to):
+    from django.core.mail import send_mail
+
+    send_mail(subject, body, None, to)
+
+
+def run_self_monitoring_reviews(today=None):
+    """Review last month for every product of every live licence of the current body; each product in its
+    own transaction. Returns how many reviews were made and how many found missing tests."""
+    today = today or timezone.localdate()
+    period_start, period_end = previous_month(today)
+    made = incomplete = 0
+    licences = (Licence.objects.filter(state__in=REVIEWED_LICENCE_STATES)
+                .select_related("holder").prefetch_related("products").order_by("pk"))
+    for licence in licences:
+        for product in licence.products.all():
+            if SelfMonitoringReview.objects.filter(product=product, period_start=period_start,
+                                                   period_end=period_end).exists():
+                continue
+            review = do_review_self_monitoring(product=product, licence=licence, period_start=period_start,
+                                               period_end=period_end)
+            made += 1
+            incomplete += bool(review.missing)
+    return {"reviewed": made, "incomplete": incomplete}

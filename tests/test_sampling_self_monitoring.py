@@ -230,3 +230,65 @@ def test_ocl_sets_the_frequency_at_the_declared_output_level(env):
         line = next(line for line in selectors.frequency_check(product, date(2026, 1, 1), date(2026, 1, 31))
                     if line.requirement.property_code == "binder-content")
         assert (line.level, line.every, line.expected, line.recorded) == ("C", D(250), 19, 31)
+
+
+def test_monthly_review_raises_one_finding_per_incomplete_product_and_tells_the_holder(env, mailoutbox,
+                                                                                       django_capture_on_commit_callbacks):
+    from django.core.management import call_command
+
+    from inspections.models import Finding
+    from sampling.models import SelfMonitoringReview
+
+    with tenant_scope(env.body):
+        env.holder.email = "quality@holder.test"
+        env.holder.save(update_fields=["email"])
+        product = env.lic.product
+        for day, batch, tonnes, code, value, unit in [
+            (date(2026, 1, 5), "B1", "480", "binder-content", "5.0", "%"),
+            (date(2026, 1, 12), "B2", "510", "binder-content", "5.1", "%"),
+            (date(2026, 1, 19), "B3", "400", "compressive-strength", "40", "MPa"),
+            (date(2026, 2, 2), "B4", "300", "binder-content", "5.0", "%"),  # February: not in January's review
+        ]:
+            services.do_record_self_monitoring(holder=env.holder, product=product, property_code=code, tested_on=day,
+                                               batch=batch, tonnage=D(tonnes), value=D(value), unit=unit, by=None)
+        with django_capture_on_commit_callbacks(execute=True):
+            counts = services.run_self_monitoring_reviews(today=date(2026, 2, 10))
+        # January: binder content 1 390 t at OCL C (1 per 150 t) → 10 expected, 2 recorded; compressive strength
+        # 1 a week over 31 days → ceil(4.43) = 5 expected, 1 recorded. The other holder's product recorded
+        # nothing: no production, so no binder test is due, but 5 weekly strength tests are.
+        assert counts == {"reviewed": 2, "incomplete": 2}
+        review = SelfMonitoringReview.objects.get(product=product)
+        assert (review.period_start, review.period_end) == (date(2026, 1, 1), date(2026, 1, 31))
+        assert {m["property_code"]: (m["expected"], m["recorded"]) for m in review.missing} == {
+            "binder-content": (10, 2), "compressive-strength": (5, 1)}
+        finding = review.finding
+        assert finding.severity == Finding.Severity.MINOR and finding.visit.licence_id == env.lic.licence.pk
+        assert "2 of 10 required tests recorded" in finding.description
+        assert AuditEvent.objects.filter(action="self_monitoring.review", object_id=str(review.pk)).exists()
+        # Run again (the beat job runs daily): nothing new.
+        findings = Finding.objects.count()
+        assert services.run_self_monitoring_reviews(today=date(2026, 2, 11)) == {"reviewed": 0, "incomplete": 0}
+        assert Finding.objects.count() == findings
+    assert [m.to for m in mailoutbox] == [["quality@holder.test"]]  # the other holder has no address
+    assert "- Soluble binder content: 2 of 10 tests" in mailoutbox[0].body
+    call_command("review_self_monitoring", "--body", "smb", "--today", "2026-02-12")
+    with tenant_scope(env.body):
+        assert SelfMonitoringReview.objects.count() == 2
+
+
+def test_complete_self_monitoring_raises_nothing(env):
+    from sampling.models import SelfMonitoringReview
+
+    with tenant_scope(env.body):
+        review = services.do_review_self_monitoring(product=env.other_lic.product, licence=env.other_lic.licence,
+                                                    period_start=date(2025, 12, 1), period_end=date(2025, 12, 6))
+        # 6 days: 1 weekly strength test is due (ceil(6/7) = 1) and none was recorded → missing; record it and
+        # review another, equally short period: complete.
+        assert [m["property_code"] for m in review.missing] == ["compressive-strength"]
+        services.do_record_self_monitoring(holder=env.other, product=env.other_lic.product,
+                                           property_code="compressive-strength", tested_on=date(2025, 12, 9),
+                                           value=D("41"), unit="MPa", by=None)
+        complete = services.do_review_self_monitoring(product=env.other_lic.product, licence=env.other_lic.licence,
+                                                      period_start=date(2025, 12, 8), period_end=date(2025, 12, 13))
+        assert complete.missing == [] and complete.finding is None
+        assert SelfMonitoringReview.objects.filter(product=env.other_lic.product).count() == 2
