@@ -271,10 +271,10 @@ def recipient_languages(emails):
     supported = {code for code, _name in settings.LANGUAGES}
     active = (get_language() or settings.LANGUAGE_CODE)[:2]
     active = active if active in supported else settings.LANGUAGE_CODE
-    emails = list(dict.fromkeys(e.strip().lower() for e in emails if e and e.strip()))
-    known = dict(User.objects.filter(email__in=emails).values_list("email", "language"))
+    emails = list(dict.fromkeys(e.strip() for e in emails if e and e.strip()))
+    known = dict(User.objects.filter(email__in=[e.lower() for e in emails]).values_list("email", "language"))
     grouped = {}
-    for email in emails:
-        language = known.get(email) if known.get(email) in supported else active
-        grouped.setdefault(language, []).append(email)
+    for email in emails:  # user e-mails are stored in lower case
+        language = known.get(email.lower())
+        grouped.setdefault(language if language in supported else active, []).append(email)
     return grouped

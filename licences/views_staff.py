@@ -379,8 +379,8 @@ def edit_product(request, product, base, done):
             messages.success(request, _("Product updated."))
             return redirect(done)
     return render(request, "licences/product_form.html", {
-        "form": form, "title": _("Edit %(product)s") % {"product": product.commercial_name}, "base": base, "conflict": conflict,
-        "product": product}, status=status)
+        "form": form, "title": _("Edit %(product)s") % {"product": product.commercial_name}, "base": base,
+        "conflict": conflict, "product": product}, status=status)
 
 
 @staff_required("registry.edit")
