@@ -9,7 +9,9 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.mail import send_mail
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from guardian.shortcuts import assign_perm, remove_perm
 
 from certification import audit, events
@@ -69,8 +71,11 @@ def _bump(visit, fields):
 
 def _require_state(visit, *states):
     if visit.state not in states:
-        raise TransitionError(f"Visit is {visit.get_state_display().lower()}; this action needs "
-                              + " or ".join(Visit.State(s).label.lower() for s in states) + ".")
+        needed = [str(Visit.State(s).label).lower() for s in states]
+        while len(needed) > 1:  # "planned or assigned"
+            needed[-2:] = [_("%(first)s or %(second)s") % {"first": needed[-2], "second": needed[-1]}]
+        raise TransitionError(_("Visit is %(state)s; this action needs %(needed)s.")
+                              % {"state": visit.get_state_display().lower(), "needed": needed[0]})
 
 
 # --- inspectors ------------------------------------------------------------------------------
@@ -88,7 +93,7 @@ def do_create_inspector_profile(*, body, user, capacity_per_year=200, notes=""):
 @transaction.atomic
 def do_add_qualification(*, profile, category, valid_from, valid_until=None):
     if valid_until is not None and valid_until < valid_from:
-        raise ValidationError({"valid_until": "Must not be before the start of validity."})
+        raise ValidationError({"valid_until": _("Must not be before the start of validity.")})
     qualification = Qualification.objects.create(body=profile.body, profile=profile, category=category,
                                                  valid_from=valid_from, valid_until=valid_until)
     audit.record("inspector.qualification_add", qualification, after=audit.snapshot(qualification))
@@ -110,7 +115,7 @@ def do_declare_conflict(*, profile, holder, reason, declared_on=None):
 def do_create_visit(*, licence, kind, planned_for, announced=True, reason=""):
     """A visit outside the annual plan: follow-up of a finding, complaint, extra unannounced visit…"""
     if kind not in Visit.Kind.values:
-        raise ValidationError({"kind": "Unknown kind of visit."})
+        raise ValidationError({"kind": _("Unknown kind of visit.")})
     if kind == Visit.Kind.UNANNOUNCED:
         announced = False
     visit = Visit.objects.create(body=licence.body, licence=licence, site=licence.site, kind=kind,
@@ -160,8 +165,9 @@ def do_reschedule(*, visit, planned_for, reason="", expected_version=None):
     if visit.inspector is not None:
         problems = selectors.assignment_problems(visit, visit.inspector, day=planned_for)
         if problems:
-            raise ValidationError({"planned_for": [f"The assigned inspector cannot inspect on {planned_for:%Y-%m-%d}: "
-                                                   + p for p in problems]})
+            raise ValidationError({"planned_for": [
+                _("The assigned inspector cannot inspect on %(day)s: %(problem)s")
+                % {"day": f"{planned_for:%Y-%m-%d}", "problem": p} for p in problems]})
     before = audit.snapshot(visit)
     visit.planned_for = planned_for
     fields = ["planned_for"]
@@ -180,7 +186,7 @@ def do_cancel(*, visit, reason, expected_version=None):
     visit = _lock(visit, expected_version)
     _require_state(visit, Visit.State.PLANNED, Visit.State.ASSIGNED)
     if not str(reason or "").strip():
-        raise ValidationError({"reason": "Say why the visit is cancelled."})
+        raise ValidationError({"reason": _("Say why the visit is cancelled.")})
     before = audit.snapshot(visit)
     if visit.inspector is not None:
         _revoke(visit.inspector, visit)
@@ -218,10 +224,10 @@ def do_record_checklist(*, visit, results, general_remarks=None, expected_versio
         try:
             item = items[int(row.get("item"))]
         except (KeyError, TypeError, ValueError):
-            errors[f"results[{index}].item"] = "Not an item of this visit's checklist."
+            errors[f"results[{index}].item"] = _("Not an item of this visit's checklist.")
             continue
         if row.get("result") not in ChecklistResult.Result.values:
-            errors[f"results[{index}].result"] = "Choose compliant, non-compliant or not applicable."
+            errors[f"results[{index}].result"] = _("Choose compliant, non-compliant or not applicable.")
             continue
         clean.append((item, row["result"], str(row.get("remark", ""))[:4000]))
     if errors:
@@ -246,14 +252,14 @@ def do_add_finding(*, visit, severity, description, checklist_item_id=None, acto
     _require_state(visit, Visit.State.IN_PROGRESS)
     errors = {}
     if severity not in Finding.Severity.values:
-        errors["severity"] = "Choose minor or major."
+        errors["severity"] = _("Choose minor or major.")
     if not str(description or "").strip():
-        errors["description"] = "Describe the finding."
+        errors["description"] = _("Describe the finding.")
     item = None
     if checklist_item_id not in (None, ""):
         item = visit.licence.regulation_version.checklist.filter(pk=checklist_item_id).first()
         if item is None:
-            errors["checklist_item"] = "Not an item of this visit's checklist."
+            errors["checklist_item"] = _("Not an item of this visit's checklist.")
     if errors:
         raise ValidationError(errors)
     finding = Finding.objects.create(body=visit.body, visit=visit, severity=severity,
@@ -277,11 +283,11 @@ def do_raise_conformity_finding(*, licence, severity, description, visit=None, a
     """
     errors = {}
     if severity not in Finding.Severity.values:
-        errors["severity"] = "Choose minor or major."
+        errors["severity"] = _("Choose minor or major.")
     if not str(description or "").strip():
-        errors["description"] = "Describe the finding."
+        errors["description"] = _("Describe the finding.")
     if visit is not None and visit.licence_id != licence.pk:
-        errors["visit"] = "The visit is not of this licence."
+        errors["visit"] = _("The visit is not of this licence.")
     if errors:
         raise ValidationError(errors)
     today = timezone.localdate()
@@ -305,15 +311,15 @@ def do_raise_conformity_finding(*, licence, severity, description, visit=None, a
 def _decode_png(data_url):
     prefix = "data:image/png;base64,"
     if not isinstance(data_url, str) or not data_url.startswith(prefix):
-        raise ValidationError({"png": "Expected a PNG image."})
+        raise ValidationError({"png": _("Expected a PNG image.")})
     try:
         raw = base64.b64decode(data_url[len(prefix):], validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise ValidationError({"png": "Not valid base64."}) from exc
+        raise ValidationError({"png": _("Not valid base64.")}) from exc
     if len(raw) > SIGNATURE_MAX_BYTES:
-        raise ValidationError({"png": "Signature image too large."})
+        raise ValidationError({"png": _("Signature image too large.")})
     if selectors.sniff_image(raw) != "image/png":
-        raise ValidationError({"png": "Not a PNG image."})
+        raise ValidationError({"png": _("Not a PNG image.")})
     return raw
 
 
@@ -322,7 +328,7 @@ def do_record_signature(*, visit, name, png_data_url, expected_version=None):
     visit = _lock(visit, expected_version)
     _require_state(visit, Visit.State.IN_PROGRESS)
     if not str(name or "").strip():
-        raise ValidationError({"name": "Name of the holder's representative is required."})
+        raise ValidationError({"name": _("Name of the holder's representative is required.")})
     raw = _decode_png(png_data_url)
     before = audit.snapshot(visit)
     visit.signature.save(f"visit-{visit.pk}-signature.png", ContentFile(raw), save=False)
@@ -342,9 +348,9 @@ def do_submit(*, visit, expected_version=None):
                if item.pk not in answered]
     errors = {}
     if missing:
-        errors["checklist"] = "Mandatory items not answered: " + ", ".join(missing)
+        errors["checklist"] = _("Mandatory items not answered: %(items)s") % {"items": ", ".join(missing)}
     if not visit.signature:
-        errors["signature"] = "The holder's representative has not signed."
+        errors["signature"] = _("The holder's representative has not signed.")
     if errors:
         raise ValidationError(errors)
     before = audit.snapshot(visit)
@@ -373,7 +379,7 @@ def do_review(*, visit, reviewer, note="", expected_version=None):
     visit = _lock(visit, expected_version)
     _require_state(visit, Visit.State.SUBMITTED)
     if visit.inspector_id == reviewer.pk:
-        raise ValidationError({"reviewer": "The inspector of the visit may not review it."})
+        raise ValidationError({"reviewer": _("The inspector of the visit may not review it.")})
     before = audit.snapshot(visit)
     now = timezone.now()
     visit.state = Visit.State.REVIEWED
@@ -395,15 +401,37 @@ def do_review(*, visit, reviewer, note="", expected_version=None):
                    payload={"visit": visit.pk, "holder": visit.licence.holder_id,
                             "comment_deadline": visit.comment_deadline.isoformat()})
     holder = visit.licence.holder
-    recipients = [holder.email] if holder.email else []
-    if recipients:
-        link = f"{settings.SITE_URL.rstrip('/')}/portal/inspections/{visit.pk}/"
-        message = (f"The report {visit.report_number} of the inspection visit of {visit.planned_for:%Y-%m-%d} "
-                   f"at {visit.site.name} is available in your portal: {link}\n"
-                   f"You may comment on it until {visit.comment_deadline:%Y-%m-%d} (5 working days).")
-        transaction.on_commit(lambda: send_mail(f"Inspection report {visit.report_number}", message, None,
-                                                recipients, fail_silently=True))
+    if holder.email:
+        from licences.selectors import recipient_languages
+
+        mails = []
+        # the holder's address in the language of the user it belongs to, if any; else the active language
+        for language, emails in recipient_languages([holder.email]).items():
+            with translation.override(language):
+                mails.append((report_mail_subject(visit), report_mail_message(visit), emails))
+
+        def send():
+            for subject, message, emails in mails:
+                send_mail(subject, message, None, emails, fail_silently=True)
+
+        transaction.on_commit(send)
     return visit
+
+
+def report_mail_subject(visit):
+    """In the active language (``do_review`` activates the recipient's)."""
+    return _("Inspection report %(number)s") % {"number": visit.report_number}
+
+
+def report_mail_message(visit):
+    values = {"number": visit.report_number, "day": f"{visit.planned_for:%Y-%m-%d}", "site": visit.site.name,
+              "link": f"{settings.SITE_URL.rstrip('/')}/portal/inspections/{visit.pk}/",
+              "deadline": f"{visit.comment_deadline:%Y-%m-%d}", "days": COMMENT_WORKING_DAYS}
+    return (_("The report %(number)s of the inspection visit of %(day)s at %(site)s is available in your portal: "
+              "%(link)s") % values + "\n"
+            + ngettext("You may comment on it until %(deadline)s (%(days)s working day).",
+                       "You may comment on it until %(deadline)s (%(days)s working days).",
+                       COMMENT_WORKING_DAYS) % values)
 
 
 @transaction.atomic
@@ -412,8 +440,8 @@ def do_close(*, visit, expected_version=None, reason=""):
     _require_state(visit, Visit.State.REVIEWED)
     if (visit.comment_deadline and timezone.localdate() <= visit.comment_deadline
             and not visit.report_comments.exists()):
-        raise TransitionError("The holder may still comment on the report until "
-                              f"{visit.comment_deadline:%Y-%m-%d}.")
+        raise TransitionError(_("The holder may still comment on the report until %(deadline)s.")
+                              % {"deadline": f"{visit.comment_deadline:%Y-%m-%d}"})
     before = audit.snapshot(visit)
     visit.state = Visit.State.CLOSED
     visit.closed_at = timezone.now()
@@ -434,17 +462,18 @@ def do_start_photo(*, visit, filename, size, caption="", upload_id=None):
         existing = Photo.objects.filter(upload_id=upload_id).first()
         if existing is not None:
             if existing.visit_id != visit.pk:
-                raise ValidationError({"upload_id": "This upload id is already used."})
+                raise ValidationError({"upload_id": _("This upload id is already used.")})
             return existing
         if Photo._base_manager.filter(upload_id=upload_id).exists():  # another body's upload: say no more
-            raise ValidationError({"upload_id": "This upload id is already used."})
+            raise ValidationError({"upload_id": _("This upload id is already used.")})
     _require_state(visit, Visit.State.IN_PROGRESS)
     try:
         size = int(size)
     except (TypeError, ValueError) as exc:
-        raise ValidationError({"size": "Give the file size in bytes."}) from exc
+        raise ValidationError({"size": _("Give the file size in bytes.")}) from exc
     if size <= 0 or size > PHOTO_MAX_BYTES:
-        raise ValidationError({"size": f"A photo must be between 1 byte and {PHOTO_MAX_BYTES // (1024 * 1024)} MB."})
+        raise ValidationError({"size": _("A photo must be between 1 byte and %(max)s MB.")
+                               % {"max": PHOTO_MAX_BYTES // (1024 * 1024)}})
     photo = Photo.objects.create(body=visit.body, visit=visit, filename=str(filename or "photo")[:200], size=size,
                                  caption=str(caption or "")[:300], **({"upload_id": upload_id} if upload_id else {}))
     photo.file.save(f"visit-{visit.pk}-{photo.upload_id}.part", ContentFile(b""), save=True)
@@ -463,9 +492,9 @@ def do_append_photo_chunk(*, photo, offset, data):
     if offset != photo.received:
         raise StaleVersion(photo)
     if photo.received + len(data) > photo.size or photo.received + len(data) > PHOTO_MAX_BYTES:
-        raise ValidationError({"size": "More bytes than announced."})
+        raise ValidationError({"size": _("More bytes than announced.")})
     if offset == 0 and selectors.sniff_image(data[:16]) is None:
-        raise ValidationError({"file": "Only JPEG or PNG photos are accepted."})
+        raise ValidationError({"file": _("Only JPEG or PNG photos are accepted.")})
     with photo.file.storage.open(photo.file.name, "ab") as handle:
         handle.write(data)
     photo.received += len(data)
@@ -475,7 +504,7 @@ def do_append_photo_chunk(*, photo, offset, data):
             head = handle.read(64)
         kind = selectors.sniff_image(head)
         if kind is None:
-            raise ValidationError({"file": "Only JPEG or PNG photos are accepted."})
+            raise ValidationError({"file": _("Only JPEG or PNG photos are accepted.")})
         photo.content_type = kind
         photo.complete = True
         fields += ["content_type", "complete"]
@@ -492,11 +521,12 @@ def do_comment_report(*, visit, author, text, today=None):
     visit = Visit.objects.select_for_update().get(pk=visit.pk)
     today = today or timezone.localdate()
     if visit.state not in (Visit.State.REVIEWED, Visit.State.CLOSED) or not visit.report_issued_at:
-        raise ValidationError({"text": "The report has not been issued."})
+        raise ValidationError({"text": _("The report has not been issued.")})
     if today > visit.comment_deadline:
-        raise ValidationError({"text": f"The comment period ended on {visit.comment_deadline:%Y-%m-%d}."})
+        raise ValidationError({"text": _("The comment period ended on %(deadline)s.")
+                               % {"deadline": f"{visit.comment_deadline:%Y-%m-%d}"}})
     if not str(text or "").strip():
-        raise ValidationError({"text": "Write a comment."})
+        raise ValidationError({"text": _("Write a comment.")})
     comment = ReportComment.objects.create(body=visit.body, visit=visit, author=author, text=str(text).strip())
     audit.record("visit.report_comment", comment, after=audit.snapshot(comment))
     return comment
@@ -506,11 +536,11 @@ def do_comment_report(*, visit, author, text, today=None):
 def do_propose_action(*, finding, author, description, planned_by):
     finding = Finding.objects.select_for_update().get(pk=finding.pk)
     if finding.visit.state not in (Visit.State.REVIEWED, Visit.State.CLOSED):
-        raise ValidationError({"description": "The report has not been issued yet."})
+        raise ValidationError({"description": _("The report has not been issued yet.")})
     if finding.state not in (Finding.State.OPEN,):
-        raise ValidationError({"description": "A corrective action is already proposed or accepted."})
+        raise ValidationError({"description": _("A corrective action is already proposed or accepted.")})
     if not str(description or "").strip():
-        raise ValidationError({"description": "Describe the corrective action."})
+        raise ValidationError({"description": _("Describe the corrective action.")})
     action = CorrectiveAction.objects.create(body=finding.body, finding=finding, description=description.strip(),
                                              planned_by=planned_by, proposed_by=author)
     before = audit.snapshot(finding)
@@ -524,11 +554,11 @@ def do_propose_action(*, finding, author, description, planned_by):
 def do_decide_action(*, action, decider, accept, note="", verification=""):
     action = CorrectiveAction.objects.select_for_update().get(pk=action.pk)
     if action.state != CorrectiveAction.State.PROPOSED:
-        raise ValidationError({"state": "Only a proposed action can be accepted or rejected."})
+        raise ValidationError({"state": _("Only a proposed action can be accepted or rejected.")})
     if accept and verification not in CorrectiveAction.Verification.values:
-        raise ValidationError({"verification": "Say how it will be verified: next visit or documents."})
+        raise ValidationError({"verification": _("Say how it will be verified: next visit or documents.")})
     if not accept and not str(note).strip():
-        raise ValidationError({"note": "Give the reason for rejecting it."})
+        raise ValidationError({"note": _("Give the reason for rejecting it.")})
     before = audit.snapshot(action)
     action.state = CorrectiveAction.State.ACCEPTED if accept else CorrectiveAction.State.REJECTED
     action.decided_by, action.decided_at, action.decision_note = decider, timezone.now(), note
@@ -546,10 +576,10 @@ def do_decide_action(*, action, decider, accept, note="", verification=""):
 def do_verify_action(*, action, verifier, visit=None, note=""):
     action = CorrectiveAction.objects.select_for_update().get(pk=action.pk)
     if action.state != CorrectiveAction.State.ACCEPTED:
-        raise ValidationError({"state": "Only an accepted action can be verified."})
+        raise ValidationError({"state": _("Only an accepted action can be verified.")})
     if action.verification == CorrectiveAction.Verification.NEXT_VISIT:
         if visit is None or visit.licence_id != action.finding.visit.licence_id or visit.pk == action.finding.visit_id:
-            raise ValidationError({"visit": "Verification at the next visit needs a later visit of the same licence."})
+            raise ValidationError({"visit": _("Verification at the next visit needs a later visit of the same licence.")})
     before = audit.snapshot(action)
     action.state = CorrectiveAction.State.VERIFIED
     action.verified_at = timezone.now()

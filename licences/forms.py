@@ -1,5 +1,6 @@
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from certification.validators import normalize_company_number
 from licences.models import (
@@ -22,6 +23,8 @@ class HolderForm(forms.ModelForm):
         model = LicenceHolder
         fields = ["name", "company_number", "address", "email", "phone", "internal_notes"]
         widgets = {"address": forms.Textarea(attrs={"rows": 3}), "internal_notes": forms.Textarea(attrs={"rows": 3})}
+        labels = {"name": _("Name"), "company_number": _("Company number"), "address": _("Address"),
+                  "email": _("Email"), "phone": _("Phone"), "internal_notes": _("Internal notes")}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -36,7 +39,8 @@ class HolderForm(forms.ModelForm):
         try:
             return normalize_company_number(value)
         except Exception as exc:
-            raise ValidationError(f"{value} is not a valid Belgian enterprise number or EU VAT number.") from exc
+            raise ValidationError(_("%(value)s is not a valid Belgian enterprise number or EU VAT number.")
+                                  % {"value": value}) from exc
 
     def _get_validation_exclusions(self):
         exclude = super()._get_validation_exclusions()
@@ -45,18 +49,19 @@ class HolderForm(forms.ModelForm):
 
 
 class SiteForm(forms.Form):
-    name = forms.CharField(max_length=200)
-    address = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    name = forms.CharField(max_length=200, label=_("Name"))
+    address = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, label=_("Address"))
 
 
 class ProductForm(forms.Form):
-    site = forms.ModelChoiceField(queryset=None)
-    category = forms.ModelChoiceField(queryset=None)
-    commercial_name = forms.CharField(max_length=200)
-    technical_description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    site = forms.ModelChoiceField(queryset=None, label=_("Site"))
+    category = forms.ModelChoiceField(queryset=None, label=_("Category"))
+    commercial_name = forms.CharField(max_length=200, label=_("Commercial name"))
+    technical_description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False,
+                                            label=_("Technical description"))
     declared_characteristics = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="One per line: property: value")
+        required=False, widget=forms.Textarea(attrs={"rows": 3}), label=_("Declared characteristics"),
+        help_text=_("One per line: property: value"))
 
     def __init__(self, *args, holder, **kwargs):
         super().__init__(*args, **kwargs)
@@ -72,7 +77,7 @@ class ProductForm(forms.Form):
                 continue
             key, sep, value = line.partition(":")
             if not sep or not key.strip():
-                raise ValidationError(f"“{line}” is not of the form property: value")
+                raise ValidationError(_("“%(line)s” is not of the form property: value") % {"line": line})
             result[key.strip()] = value.strip()
         return result
 
@@ -84,15 +89,15 @@ class ProductEditForm(ProductForm):
 
 
 class InviteForm(forms.Form):
-    email = forms.EmailField()
-    role = forms.ChoiceField(choices=HolderMembership.Role.choices)
+    email = forms.EmailField(label=_("Email"))
+    role = forms.ChoiceField(choices=HolderMembership.Role.choices, label=_("Role"))
 
 
 class ApplicationForm(forms.Form):
-    site = forms.ModelChoiceField(queryset=None)
-    regulation_version = forms.ModelChoiceField(queryset=None, label="Regulation")
-    products = forms.ModelMultipleChoiceField(queryset=None, widget=forms.CheckboxSelectMultiple)
-    remarks = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    site = forms.ModelChoiceField(queryset=None, label=_("Site"))
+    regulation_version = forms.ModelChoiceField(queryset=None, label=_("Regulation"))
+    products = forms.ModelMultipleChoiceField(queryset=None, widget=forms.CheckboxSelectMultiple, label=_("Products"))
+    remarks = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, label=_("Remarks"))
 
     def __init__(self, *args, holder, **kwargs):
         super().__init__(*args, **kwargs)
@@ -107,13 +112,14 @@ class ApplicationForm(forms.Form):
 
 
 class ConfirmForm(forms.Form):
-    signed_copy = forms.FileField(required=False, help_text="The signed application form, as a PDF (max 5 MB).")
-    electronic = forms.BooleanField(required=False, label="I confirm the application electronically")
+    signed_copy = forms.FileField(required=False, label=_("Signed copy"),
+                                  help_text=_("The signed application form, as a PDF (max 5 MB)."))
+    electronic = forms.BooleanField(required=False, label=_("I confirm the application electronically"))
 
     def clean(self):
         data = super().clean()
         if not data.get("signed_copy") and not data.get("electronic"):
-            raise ValidationError("Upload the signed copy or confirm electronically.")
+            raise ValidationError(_("Upload the signed copy or confirm electronically."))
         if data.get("signed_copy"):
             from licences.services import Refused, check_signed_copy
 
@@ -125,20 +131,20 @@ class ConfirmForm(forms.Form):
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, label=_("Reason"))
 
 
 class DecisionForm(forms.Form):
-    kind = forms.ChoiceField(choices=Decision.Kind.choices)
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
-    effective_on = forms.DateField(required=False, help_text="Leave empty for now.",
+    kind = forms.ChoiceField(choices=Decision.Kind.choices, label=_("Kind"))
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label=_("Reason"))
+    effective_on = forms.DateField(required=False, label=_("Effective on"), help_text=_("Leave empty for now."),
                                    widget=forms.DateInput(attrs={"type": "date"}))
     products = forms.ModelMultipleChoiceField(queryset=None, required=False, widget=forms.CheckboxSelectMultiple,
-                                              help_text="For scope extension or reduction.")
-    language = forms.ChoiceField(choices=Certificate.Language.choices, initial="en", label="Certificate language")
-    valid_years = forms.IntegerField(required=False, min_value=1, max_value=10, label="Validity (years)",
-                                     help_text="Grant: validity from the grant date. Renew: years added to the "
-                                               "current expiry date.")
+                                              label=_("Products"), help_text=_("For scope extension or reduction."))
+    language = forms.ChoiceField(choices=Certificate.Language.choices, initial="en", label=_("Certificate language"))
+    valid_years = forms.IntegerField(required=False, min_value=1, max_value=10, label=_("Validity (years)"),
+                                     help_text=_("Grant: validity from the grant date. Renew: years added to the "
+                                                 "current expiry date."))
 
     def __init__(self, *args, licence, **kwargs):
         super().__init__(*args, **kwargs)
@@ -146,19 +152,19 @@ class DecisionForm(forms.Form):
 
 
 class SanctionForm(forms.Form):
-    kind = forms.ChoiceField(choices=Sanction.Kind.choices)
-    starts_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
-    ends_on = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+    kind = forms.ChoiceField(choices=Sanction.Kind.choices, label=_("Kind"))
+    starts_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), label=_("Starts on"))
+    ends_on = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label=_("Ends on"))
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label=_("Reason"))
 
 
 class AppealForm(forms.Form):
-    lodged_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
-    grounds = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+    lodged_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), label=_("Lodged on"))
+    grounds = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label=_("Grounds"))
 
 
 class AppealCommitteeForm(forms.Form):
-    members = forms.ModelMultipleChoiceField(queryset=None, widget=forms.CheckboxSelectMultiple)
+    members = forms.ModelMultipleChoiceField(queryset=None, widget=forms.CheckboxSelectMultiple, label=_("Members"))
 
     def __init__(self, *args, body, **kwargs):
         super().__init__(*args, **kwargs)
@@ -169,29 +175,30 @@ class AppealCommitteeForm(forms.Form):
 
 
 class AppealOutcomeForm(forms.Form):
-    outcome = forms.ChoiceField(choices=[c for c in Appeal.Outcome.choices if c[0] != Appeal.Outcome.PENDING])
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+    outcome = forms.ChoiceField(choices=[c for c in Appeal.Outcome.choices if c[0] != Appeal.Outcome.PENDING],
+                                label=_("Outcome"))
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label=_("Reason"))
 
 
 class IssueForm(forms.Form):
-    language = forms.ChoiceField(choices=Certificate.Language.choices, initial="en")
+    language = forms.ChoiceField(choices=Certificate.Language.choices, initial="en", label=_("Language"))
 
 
 class SearchForm(forms.Form):
-    q = forms.CharField(required=False, label="Product, holder, certificate number or quick code")
-    mark = forms.ChoiceField(required=False)
-    category = forms.ChoiceField(required=False)
-    holder = forms.CharField(required=False)
+    q = forms.CharField(required=False, label=_("Product, holder, certificate number or quick code"))
+    mark = forms.ChoiceField(required=False, label=_("Mark"))
+    category = forms.ChoiceField(required=False, label=_("Category"))
+    holder = forms.CharField(required=False, label=_("Holder"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         from marks.models import Mark, ProductCategory
 
-        self.fields["mark"].choices = [("", "All marks")] + [(m.code, m.name) for m in Mark.objects.all()]
-        self.fields["category"].choices = [("", "All categories")] + [
+        self.fields["mark"].choices = [("", _("All marks"))] + [(m.code, m.name) for m in Mark.objects.all()]
+        self.fields["category"].choices = [("", _("All categories"))] + [
             (c.code, c.name) for c in ProductCategory.objects.all()]
 
 
 class VerifyForm(forms.Form):
-    reference = forms.CharField(max_length=80, label="Certificate number or 8-digit quick code")
-    on_date = forms.DateField(required=False, label="Delivery date", widget=forms.DateInput(attrs={"type": "date"}))
+    reference = forms.CharField(max_length=80, label=_("Certificate number or 8-digit quick code"))
+    on_date = forms.DateField(required=False, label=_("Delivery date"), widget=forms.DateInput(attrs={"type": "date"}))

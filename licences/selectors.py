@@ -257,3 +257,24 @@ def verify_delivery(reference, on_date=None):
         result.valid_on_date = (result.state_on_date in Licence.VALID_STATES
                                 and result.certificate_on_date is not None)
     return result
+
+
+def recipient_languages(emails):
+    """Group e-mail addresses to holders by the language to write to them in, as ``{language: [emails]}``
+    (order kept). An address that belongs to a user gets that user's ``User.language``; any other address (a
+    holder's own contact address) gets the active language: neither ``LicenceHolder`` nor ``CertificationBody``
+    records a language, so there is no holder or body default to fall back on."""
+    from django.utils.translation import get_language
+
+    from certification.models import User
+
+    supported = {code for code, _name in settings.LANGUAGES}
+    active = (get_language() or settings.LANGUAGE_CODE)[:2]
+    active = active if active in supported else settings.LANGUAGE_CODE
+    emails = list(dict.fromkeys(e.strip() for e in emails if e and e.strip()))
+    known = dict(User.objects.filter(email__in=[e.lower() for e in emails]).values_list("email", "language"))
+    grouped = {}
+    for email in emails:  # user e-mails are stored in lower case
+        language = known.get(email.lower())
+        grouped.setdefault(language if language in supported else active, []).append(email)
+    return grouped

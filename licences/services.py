@@ -12,7 +12,9 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from certification import audit, events
 from certification.access import CAPABILITIES
@@ -64,7 +66,7 @@ def do_update_holder(*, holder, changes, reason="", expected_version=None):
     edit with StaleEdit instead of overwriting someone else's change. Every update bumps row_version."""
     holder = LicenceHolder.objects.select_for_update().get(pk=holder.pk)
     if expected_version is not None and int(expected_version) != holder.row_version:
-        raise StaleEdit("This licence-holder was changed by someone else since you opened it.")
+        raise StaleEdit(_("This licence-holder was changed by someone else since you opened it."))
     before = audit.snapshot(holder)
     changes = {field: value for field, value in changes.items() if field != "row_version"}
     if "company_number" in changes:
@@ -82,7 +84,7 @@ def do_update_holder(*, holder, changes, reason="", expected_version=None):
 def do_add_holder_user(*, holder, email, role=HolderMembership.Role.CONTRIBUTOR, full_name="", password=None):
     user = get_or_create_user(email, full_name, password)
     if HolderMembership._base_manager.filter(user=user).exists():
-        raise Refused("This person already belongs to a licence-holder.")
+        raise Refused(_("This person already belongs to a licence-holder."))
     membership = HolderMembership.objects.create(body=holder.body, holder=holder, user=user, role=role)
     audit.record("holder.user_add", membership, after=audit.snapshot(membership))
     return membership
@@ -93,9 +95,9 @@ def do_invite_holder_user(*, holder, email, role, invited_by):
     """A holder manager (or staff) invites a colleague; the invitee sets a password through the reset link."""
     manager = HolderMembership.objects.filter(holder=holder, user=invited_by, is_active=True).first()
     if manager is not None and manager.role != HolderMembership.Role.MANAGER:
-        raise Refused("Only a manager of the licence-holder may invite colleagues.")
+        raise Refused(_("Only a manager of the licence-holder may invite colleagues."))
     if manager is None and not _has_capability(invited_by, holder.body, "registry.edit"):
-        raise Refused("You may not invite users for this licence-holder.")
+        raise Refused(_("You may not invite users for this licence-holder."))
     membership = do_add_holder_user(holder=holder, email=email, role=role)
     audit.record("holder.user_invite", membership, after={"email": membership.user.email, "role": role})
     user = membership.user
@@ -110,9 +112,11 @@ def do_invite_holder_user(*, holder, email, role, invited_by):
 
         link = settings.SITE_URL + reverse("password_reset_confirm", kwargs={
             "uidb64": urlsafe_base64_encode(force_bytes(user.pk)), "token": default_token_generator.make_token(user)})
-        send_mail(f"Invitation to the {holder.name} portal",
-                  f"{invited_by.email} invited you to the certification portal of {holder.name}.\n"
-                  f"Choose your password here: {link}\n", None, [user.email])
+        values = {"holder": holder.name, "inviter": invited_by.email, "link": link}
+        with translation.override(user.language or None):  # the invitee's language (User.language)
+            send_mail(_("Invitation to the %(holder)s portal") % values,
+                      _("%(inviter)s invited you to the certification portal of %(holder)s.") % values + "\n"
+                      + _("Choose your password here: %(link)s") % values + "\n", None, [user.email])
 
     transaction.on_commit(send)
     return membership
@@ -138,7 +142,7 @@ def _new_quick_code():
 def do_add_product(*, holder, site, category, commercial_name, technical_description="",
                    declared_characteristics=None, quick_code=None):
     if site.holder_id != holder.pk:
-        raise Refused("The site belongs to another licence-holder.")
+        raise Refused(_("The site belongs to another licence-holder."))
     product = Product(body=holder.body, holder=holder, site=site, category=category, commercial_name=commercial_name,
                       technical_description=technical_description,
                       declared_characteristics=declared_characteristics or {},
@@ -153,9 +157,10 @@ class ProductEditConflict(Refused):
     """The product was edited by someone else since the form was shown; ``current`` is the stored version."""
 
     def __init__(self, current, your_version):
-        super().__init__("This product was changed by someone else since you opened it "
-                         f"(version {current.row_version}; you edited version {your_version}). Your change was not "
-                         "saved: compare both values below and save again to apply yours over the current version.")
+        super().__init__(_("This product was changed by someone else since you opened it (version %(current)s; you "
+                           "edited version %(yours)s). Your change was not saved: compare both values below and save "
+                           "again to apply yours over the current version.")
+                         % {"current": current.row_version, "yours": your_version})
         self.current = current
         self.your_version = your_version
 
@@ -173,7 +178,7 @@ def do_update_product(*, product, changes, expected_version=None):
     for field, value in changes.items():
         setattr(product, field, value)
     if product.site.holder_id != product.holder_id:
-        raise Refused("The site belongs to another licence-holder.")
+        raise Refused(_("The site belongs to another licence-holder."))
     product.full_clean()
     product.row_version += 1
     product.save()
@@ -213,9 +218,10 @@ class StaleEdit(Refused):
 def _lock_application(application, allowed_states, expected_version=None):
     application = Application.objects.select_for_update().get(pk=application.pk)
     if expected_version is not None and int(expected_version) != application.row_version:
-        raise StaleEdit("The application was changed by someone else since you opened it; reload and try again.")
+        raise StaleEdit(_("The application was changed by someone else since you opened it; reload and try again."))
     if application.state not in allowed_states:
-        raise Refused(f"Not possible while the application is {application.get_state_display().lower()}.")
+        raise Refused(_("Not possible while the application is %(state)s.")
+                      % {"state": application.get_state_display().lower()})
     return application
 
 
@@ -229,16 +235,16 @@ def _save_application(application, action, before, reason=""):
 @transaction.atomic
 def do_create_application(*, holder, site, mark, regulation_version, products, remarks="", by=None):
     if site.holder_id != holder.pk:
-        raise Refused("The site belongs to another licence-holder.")
+        raise Refused(_("The site belongs to another licence-holder."))
     products = list(products)
     if not products:
-        raise Refused("Choose at least one product.")
+        raise Refused(_("Choose at least one product."))
     if any(p.holder_id != holder.pk or p.site_id != site.pk for p in products):
-        raise Refused("Every product must be one of this holder's products made at this site.")
+        raise Refused(_("Every product must be one of this holder's products made at this site."))
     if regulation_version.regulation.mark_id != mark.pk:
-        raise Refused("The regulation does not belong to this mark.")
+        raise Refused(_("The regulation does not belong to this mark."))
     if regulation_version.status != "published":
-        raise Refused("Applications are made under a published regulation version.")
+        raise Refused(_("Applications are made under a published regulation version."))
     application = Application(body=holder.body, holder=holder, site=site, mark=mark,
                               regulation_version=regulation_version, applicant_remarks=remarks, created_by=by)
     application.save()
@@ -295,13 +301,13 @@ def do_send_information_pack(*, application, expected_version=None):
 def check_signed_copy(upload):
     """A signed copy must be a PDF of reasonable size; returns the bytes."""
     if upload.size > SIGNED_COPY_MAX_BYTES:
-        raise Refused("The signed copy is larger than 5 MB.")
+        raise Refused(_("The signed copy is larger than 5 MB."))
     if not upload.name.lower().endswith(".pdf"):
-        raise Refused("The signed copy must be a PDF file.")
+        raise Refused(_("The signed copy must be a PDF file."))
     head = upload.read(5)
     upload.seek(0)
     if head != b"%PDF-":
-        raise Refused("The signed copy is not a PDF document.")
+        raise Refused(_("The signed copy is not a PDF document."))
     return upload
 
 
@@ -309,7 +315,7 @@ def check_signed_copy(upload):
 def do_confirm_application(*, application, by, signed_copy=None, electronic=False, expected_version=None):
     """The applicant returns the signed form (uploaded PDF) or confirms electronically."""
     if not signed_copy and not electronic:
-        raise Refused("Upload the signed copy or confirm electronically.")
+        raise Refused(_("Upload the signed copy or confirm electronically."))
     application = _lock_application(application, {Application.State.PACK_SENT}, expected_version)
     before = audit.snapshot(application)
     if signed_copy:
@@ -328,7 +334,7 @@ def do_confirm_application(*, application, by, signed_copy=None, electronic=Fals
 def do_start_review(*, application, expected_version=None):
     application = _lock_application(application, {Application.State.PACK_SENT}, expected_version)
     if not application.confirmation:
-        raise Refused("The applicant has not returned the signed form nor confirmed electronically yet.")
+        raise Refused(_("The applicant has not returned the signed form nor confirmed electronically yet."))
     before = audit.snapshot(application)
     application.state = Application.State.UNDER_REVIEW
     return _save_application(application, "application.review", before)
@@ -381,10 +387,10 @@ def inspected_by(user, licence):
 
 def check_decider(user, licence):
     if user is None or not _has_capability(user, licence.body, "decisions.take"):
-        raise Refused("Only a certification officer may take certification decisions.")
+        raise Refused(_("Only a certification officer may take certification decisions."))
     if inspected_by(user, licence):
         raise ImpartialityViolation(
-            "You inspected this licence-holder: the decision must be taken by someone who did not inspect.")
+            _("You inspected this licence-holder: the decision must be taken by someone who did not inspect."))
 
 
 def _record_state(licence, state, effective_from, by, reason):
@@ -443,28 +449,29 @@ def do_take_decision(*, licence, kind, by, reason, effective_from=None, products
     licence = Licence.objects.select_for_update().get(pk=licence.pk)
     check_decider(by, licence)
     if not (reason or "").strip():
-        raise Refused("A decision needs a reason.")
+        raise Refused(_("A decision needs a reason."))
     allowed, new_state = TRANSITIONS[kind]
     if licence.state not in allowed:
-        raise Refused(f"Cannot {Decision.Kind(kind).label.lower()} a licence that is {licence.get_state_display().lower()}.")
+        raise Refused(_("Cannot %(action)s a licence that is %(state)s.")
+                      % {"action": Decision.Kind(kind).label.lower(), "state": licence.get_state_display().lower()})
     effective_from = effective_from or timezone.now()
     last = licence.history.order_by("-effective_from", "-id").first()
     if last is not None and effective_from < last.effective_from:
-        raise Refused("A decision cannot take effect before the licence's last recorded change.")
+        raise Refused(_("A decision cannot take effect before the licence's last recorded change."))
     if valid_years is not None and not 1 <= int(valid_years) <= MAX_VALID_YEARS:
-        raise Refused(f"The validity is between 1 and {MAX_VALID_YEARS} years.")
+        raise Refused(_("The validity is between 1 and %(max)s years.") % {"max": MAX_VALID_YEARS})
     if kind == Decision.Kind.RENEW and not valid_years:
-        raise Refused("Give the renewal period in years.")
+        raise Refused(_("Give the renewal period in years."))
     if kind == Decision.Kind.RENEW and licence.expires_on is None:
-        raise Refused("This licence has no expiry date: there is nothing to renew.")
+        raise Refused(_("This licence has no expiry date: there is nothing to renew."))
     before = audit.snapshot(licence)
     products = list(products or [])
     added, removed = [], []
     if kind in (Decision.Kind.EXTEND_SCOPE, Decision.Kind.REDUCE_SCOPE):
         if not products:
-            raise Refused("Choose the products whose certification is extended or withdrawn.")
+            raise Refused(_("Choose the products whose certification is extended or withdrawn."))
         if any(p.holder_id != licence.holder_id for p in products):
-            raise Refused("Every product must belong to the licence-holder.")
+            raise Refused(_("Every product must belong to the licence-holder."))
         current = set(licence.products.values_list("pk", flat=True))
         if kind == Decision.Kind.EXTEND_SCOPE:
             added = [p.pk for p in products if p.pk not in current]
@@ -472,7 +479,7 @@ def do_take_decision(*, licence, kind, by, reason, effective_from=None, products
         else:
             removed = [p.pk for p in products if p.pk in current]
             if set(current) - set(removed) == set():
-                raise Refused("A scope reduction cannot remove every product; withdraw the licence instead.")
+                raise Refused(_("A scope reduction cannot remove every product; withdraw the licence instead."))
             licence.products.remove(*products)
     application = getattr(licence, "application", None) if kind in (Decision.Kind.GRANT, Decision.Kind.REFUSE) else None
     decision = Decision.objects.create(
@@ -518,9 +525,9 @@ def do_impose_sanction(*, licence, kind, starts_on, reason, by, ends_on=None):
     licence = Licence.objects.select_for_update().get(pk=licence.pk)
     check_decider(by, licence)
     if ends_on and ends_on < starts_on:
-        raise Refused("The sanction cannot end before it starts.")
+        raise Refused(_("The sanction cannot end before it starts."))
     if ends_on and kind == Sanction.Kind.WITHDRAWAL:
-        raise Refused("A withdrawal is final: it has no end date.")
+        raise Refused(_("A withdrawal is final: it has no end date."))
     sanction = Sanction(body=licence.body, licence=licence, kind=kind, starts_on=starts_on, ends_on=ends_on,
                         reason=reason, imposed_by=by, previous_regime=licence.inspection_regime)
     if kind == Sanction.Kind.SUSPENSION:
@@ -541,7 +548,7 @@ def do_impose_sanction(*, licence, kind, starts_on, reason, by, ends_on=None):
 def do_lift_sanction(*, sanction, by, reason, on=None):
     sanction = Sanction.objects.select_for_update().get(pk=sanction.pk)
     if sanction.lifted_at:
-        raise Refused("This sanction was already lifted.")
+        raise Refused(_("This sanction was already lifted."))
     licence = Licence.objects.select_for_update().get(pk=sanction.licence_id)
     check_decider(by, licence)
     before = audit.snapshot(sanction)
@@ -553,7 +560,7 @@ def do_lift_sanction(*, sanction, by, reason, on=None):
         do_take_decision(licence=licence, kind=Decision.Kind.REINSTATE, by=by, reason=reason,
                          effective_from=_start_of_day(on))
     elif sanction.kind == Sanction.Kind.WITHDRAWAL:
-        raise Refused("A withdrawal is final; the holder applies again.")
+        raise Refused(_("A withdrawal is final; the holder applies again."))
     sanction.lifted_at = timezone.now()
     sanction.lifted_by = by
     sanction.ends_on = sanction.ends_on or on
@@ -566,7 +573,7 @@ def do_lift_sanction(*, sanction, by, reason, on=None):
 def do_lodge_appeal(*, decision, lodged_on, grounds):
     deadline = timezone.localdate(decision.decided_at) + dt.timedelta(days=APPEAL_DAYS)
     if lodged_on > deadline:
-        raise Refused(f"The appeal deadline was {deadline:%Y-%m-%d}.")
+        raise Refused(_("The appeal deadline was %(deadline)s.") % {"deadline": f"{deadline:%Y-%m-%d}"})
     appeal = Appeal.objects.create(body=decision.body, decision=decision, lodged_on=lodged_on, deadline=deadline,
                                    grounds=grounds)
     audit.record("appeal.lodge", appeal, after=audit.snapshot(appeal))
@@ -578,11 +585,11 @@ def do_set_appeal_committee(*, appeal, members):
     appeal = Appeal.objects.select_for_update().get(pk=appeal.pk)
     members = list(members)
     if not members:
-        raise Refused("The committee needs at least one member.")
+        raise Refused(_("The committee needs at least one member."))
     if any(m.pk == appeal.decision.decided_by_id for m in members):
-        raise ImpartialityViolation("The committee may not include the person who took the decision.")
+        raise ImpartialityViolation(_("The committee may not include the person who took the decision."))
     if any(not Membership.objects.filter(body=appeal.body, user=m, is_active=True).exists() for m in members):
-        raise Refused("Committee members must be staff of the certification body.")
+        raise Refused(_("Committee members must be staff of the certification body."))
     before = audit.snapshot(appeal)
     appeal.committee.set(members)
     audit.record("appeal.committee", appeal, before=before, after=audit.snapshot(appeal))
@@ -593,11 +600,11 @@ def do_set_appeal_committee(*, appeal, members):
 def do_record_appeal_outcome(*, appeal, outcome, reason, by, on=None):
     appeal = Appeal.objects.select_for_update().get(pk=appeal.pk)
     if appeal.outcome != Appeal.Outcome.PENDING:
-        raise Refused("The outcome of this appeal is already recorded.")
+        raise Refused(_("The outcome of this appeal is already recorded."))
     if by.pk == appeal.decision.decided_by_id:
-        raise ImpartialityViolation("The person who took the decision may not record the appeal outcome.")
+        raise ImpartialityViolation(_("The person who took the decision may not record the appeal outcome."))
     if outcome != Appeal.Outcome.WITHDRAWN and not appeal.committee.exists():
-        raise Refused("Appoint the committee first.")
+        raise Refused(_("Appoint the committee first."))
     before = audit.snapshot(appeal)
     appeal.outcome = outcome
     appeal.outcome_reason = reason
@@ -636,9 +643,9 @@ def do_issue_certificate(*, licence, by=None, language="en"):
     """Issue (or re-issue) the certificate of an active licence; the previous version is superseded."""
     licence = Licence.objects.select_for_update().get(pk=licence.pk)
     if licence.state != Licence.State.ACTIVE:
-        raise Refused("Certificates are issued for active licences only.")
+        raise Refused(_("Certificates are issued for active licences only."))
     if language not in Certificate.Language.values:
-        raise Refused("Certificates are issued in English, French or Dutch.")
+        raise Refused(_("Certificates are issued in English, French or Dutch."))
     previous = current_certificate(licence)
     now = timezone.now()
     if previous is not None:
@@ -861,20 +868,44 @@ def do_send_expiry_notice(*, licence, today=None):
                                                 threshold_days=threshold, days_left=days_left, recipients=recipients)
     audit.record("licence.expiry_notice", notice, after=audit.snapshot(notice))
     if recipients:
-        subject = f"Licence {licence.number} expires on {licence.expires_on:%Y-%m-%d}"
-        message = (f"Dear {licence.holder.name},\n\n"
-                   f"Licence {licence.number} ({licence.mark.name}) for {licence.site.name} is valid until "
-                   f"{licence.expires_on:%Y-%m-%d} ({days_left} days from {today:%Y-%m-%d}).\n"
-                   f"After that date products delivered under it are no longer certified. Please contact "
-                   f"{licence.body.name} to renew it in time.\n")
+        from licences.selectors import recipient_languages
+
+        mails = []
+        for language, emails in recipient_languages(recipients).items():
+            with translation.override(language):
+                mails.append((expiry_notice_subject(licence), expiry_notice_message(licence, days_left, today),
+                              emails))
 
         def send():
             from django.core.mail import send_mail
 
-            send_mail(subject, message, None, recipients)
+            for subject, message, emails in mails:
+                send_mail(subject, message, None, emails)
 
         transaction.on_commit(send)
     return notice
+
+
+def expiry_notice_subject(licence):
+    """In the active language (``do_send_expiry_notice`` activates each recipient's)."""
+    return _("Licence %(number)s expires on %(date)s") % {"number": licence.number,
+                                                          "date": f"{licence.expires_on:%Y-%m-%d}"}
+
+
+def expiry_notice_message(licence, days_left, today):
+    values = {"name": licence.holder.name, "number": licence.number, "mark": licence.mark.name,
+              "site": licence.site.name, "date": f"{licence.expires_on:%Y-%m-%d}", "days": days_left,
+              "today": f"{today:%Y-%m-%d}", "body": licence.body.name}
+    return "\n".join([
+        _("Dear %(name)s,") % values,
+        "",
+        ngettext("Licence %(number)s (%(mark)s) for %(site)s is valid until %(date)s (%(days)s day from %(today)s).",
+                 "Licence %(number)s (%(mark)s) for %(site)s is valid until %(date)s (%(days)s days from "
+                 "%(today)s).", days_left) % values,
+        _("After that date products delivered under it are no longer certified. Please contact %(body)s to renew "
+          "it in time.") % values,
+        "",
+    ])
 
 
 def run_due_lifecycle(*, today=None, now=None):

@@ -5,6 +5,7 @@ The tenant scope restricts every query to the user's own holder; ids of other ho
 
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from certification.access import portal_required
@@ -47,9 +48,9 @@ def site_create(request):
     form = forms.SiteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if run_service(form, lambda: services.do_add_site(holder=_holder(request), **form.cleaned_data)):
-            messages.success(request, "Site added.")
+            messages.success(request, _("Site added."))
             return redirect("portal:home")
-    return render(request, "licences/simple_form.html", {"form": form, "title": "New production site",
+    return render(request, "licences/simple_form.html", {"form": form, "title": _("New production site"),
                                                          "base": "portal/base.html"})
 
 
@@ -58,9 +59,9 @@ def product_create(request):
     form = forms.ProductForm(request.POST or None, holder=_holder(request))
     if request.method == "POST" and form.is_valid():
         if run_service(form, lambda: services.do_add_product(holder=_holder(request), **form.cleaned_data)):
-            messages.success(request, "Product added.")
+            messages.success(request, _("Product added."))
             return redirect("portal:home")
-    return render(request, "licences/simple_form.html", {"form": form, "title": "New product",
+    return render(request, "licences/simple_form.html", {"form": form, "title": _("New product"),
                                                          "base": "portal/base.html"})
 
 
@@ -68,14 +69,14 @@ def product_create(request):
 def invite(request):
     form = forms.InviteForm(request.POST or None)
     if not _is_manager(request):
-        form.add_error(None, "Only a manager of your company may invite colleagues.")
+        form.add_error(None, _("Only a manager of your company may invite colleagues."))
     elif request.method == "POST" and form.is_valid():
         if run_service(form, lambda: services.do_invite_holder_user(
                 holder=_holder(request), email=form.cleaned_data["email"], role=form.cleaned_data["role"],
                 invited_by=request.user)):
-            messages.success(request, "Invitation sent: your colleague receives a link to set a password.")
+            messages.success(request, _("Invitation sent: your colleague receives a link to set a password."))
             return redirect("portal:home")
-    return render(request, "licences/simple_form.html", {"form": form, "title": "Invite a colleague",
+    return render(request, "licences/simple_form.html", {"form": form, "title": _("Invite a colleague"),
                                                          "base": "portal/base.html"})
 
 
@@ -90,9 +91,9 @@ def application_create(request):
             regulation_version=data["regulation_version"], products=data["products"], remarks=data["remarks"],
             by=request.user))
         if application:
-            messages.success(request, "Draft application saved. Submit it when ready.")
+            messages.success(request, _("Draft application saved. Submit it when ready."))
             return redirect("portal:application-detail", pk=application.pk)
-    return render(request, "licences/simple_form.html", {"form": form, "title": "Apply for certification",
+    return render(request, "licences/simple_form.html", {"form": form, "title": _("Apply for certification"),
                                                          "base": "portal/base.html"})
 
 
@@ -132,10 +133,10 @@ def application_action(request, pk):
         }
         ok = form.is_valid() and action in calls and run_service(form, calls[action])
         if action not in calls:
-            form.add_error(None, "Unknown action.")
+            form.add_error(None, _("Unknown action."))
         key = "reason_form"
     if ok:
-        messages.success(request, "Done.")
+        messages.success(request, _("Done."))
         return redirect("portal:application-detail", pk=application.pk)
     application.refresh_from_db()
     return _application_page(request, application, status=400, **{key: form})

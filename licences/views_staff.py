@@ -9,6 +9,7 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from certification.access import staff_required
@@ -79,7 +80,7 @@ def application_create(request, holder_pk):
             regulation_version=data["regulation_version"], products=data["products"], remarks=data["remarks"],
             by=request.user))
         if application:
-            messages.success(request, "Application recorded.")
+            messages.success(request, _("Application recorded."))
             return redirect("staff:application-detail", pk=application.pk)
     return render(request, "licences/application_form.html", {"form": form, "holder": holder})
 
@@ -122,10 +123,10 @@ def application_action(request, pk):
     form = forms.ReasonForm(request.POST)
     action = STAFF_APPLICATION_ACTIONS.get(request.POST.get("action"))
     if action is None or not form.is_valid():
-        form.add_error(None, "Unknown action.")
+        form.add_error(None, _("Unknown action."))
     elif run_service(form, lambda: action(application, request, form.cleaned_data["reason"],
                                           posted_version(request))):
-        messages.success(request, "Done.")
+        messages.success(request, _("Done."))
         return redirect("staff:application-detail", pk=application.pk)
     application.refresh_from_db()
     return render(request, "licences/application_detail.html", _application_context(application, reason_form=form),
@@ -209,7 +210,7 @@ def licence_decide(request, pk):
             effective_from=_effective(data["effective_on"]), products=data["products"], language=data["language"],
             valid_years=data["valid_years"]))
         if decision:
-            messages.success(request, f"Decision recorded: {decision.get_kind_display()}.")
+            messages.success(request, _("Decision recorded: %(kind)s.") % {"kind": decision.get_kind_display()})
             return redirect("staff:licence-detail", pk=licence.pk)
     return _licence_page(request, licence, status=400, decision_form=form)
 
@@ -224,7 +225,7 @@ def licence_sanction(request, pk):
         if run_service(form, lambda: services.do_impose_sanction(
                 licence=licence, kind=data["kind"], starts_on=data["starts_on"], ends_on=data["ends_on"],
                 reason=data["reason"], by=request.user)):
-            messages.success(request, "Sanction recorded.")
+            messages.success(request, _("Sanction recorded."))
             return redirect("staff:licence-detail", pk=licence.pk)
     return _licence_page(request, licence, status=400, sanction_form=form)
 
@@ -236,7 +237,7 @@ def sanction_lift(request, pk):
     form = forms.ReasonForm(request.POST)
     if form.is_valid() and run_service(form, lambda: services.do_lift_sanction(
             sanction=sanction, by=request.user, reason=form.cleaned_data["reason"] or "Sanction lifted")):
-        messages.success(request, "Sanction lifted.")
+        messages.success(request, _("Sanction lifted."))
         return redirect("staff:licence-detail", pk=sanction.licence_id)
     return _licence_page(request, sanction.licence, status=400, reason_form=form)
 
@@ -248,10 +249,10 @@ def licence_appeal(request, pk):
     form = forms.AppealForm(request.POST)
     decision = licence.decisions.filter(pk=request.POST.get("decision") or 0).first()
     if decision is None:
-        form.add_error(None, "Choose the decision appealed against.")
+        form.add_error(None, _("Choose the decision appealed against."))
     elif form.is_valid() and run_service(form, lambda: services.do_lodge_appeal(
             decision=decision, lodged_on=form.cleaned_data["lodged_on"], grounds=form.cleaned_data["grounds"])):
-        messages.success(request, "Appeal registered.")
+        messages.success(request, _("Appeal registered."))
         return redirect("staff:licence-detail", pk=licence.pk)
     return _licence_page(request, licence, status=400, appeal_form=form)
 
@@ -272,7 +273,7 @@ def appeal_update(request, pk):
             appeal=appeal, outcome=form.cleaned_data["outcome"], reason=form.cleaned_data["reason"], by=request.user))
         key = "outcome_form"
     if ok:
-        messages.success(request, "Appeal updated.")
+        messages.success(request, _("Appeal updated."))
         return redirect("staff:licence-detail", pk=licence.pk)
     return _licence_page(request, licence, status=400, **{key: form})
 
@@ -284,7 +285,7 @@ def licence_issue(request, pk):
     form = forms.IssueForm(request.POST)
     if form.is_valid() and run_service(form, lambda: services.do_issue_certificate(
             licence=licence, by=request.user, language=form.cleaned_data["language"])):
-        messages.success(request, "Certificate issued; the PDF is being rendered.")
+        messages.success(request, _("Certificate issued; the PDF is being rendered."))
         return redirect("staff:licence-detail", pk=licence.pk)
     return _licence_page(request, licence, status=400, issue_form=form)
 
@@ -311,9 +312,9 @@ def site_create(request, holder_pk):
     form = forms.SiteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if run_service(form, lambda: services.do_add_site(holder=holder, **form.cleaned_data)):
-            messages.success(request, "Site added.")
+            messages.success(request, _("Site added."))
             return redirect("staff:holder-detail", pk=holder.pk)
-    return render(request, "licences/simple_form.html", {"form": form, "holder": holder, "title": "New site",
+    return render(request, "licences/simple_form.html", {"form": form, "holder": holder, "title": _("New site"),
                                                          "base": "staff/base.html"})
 
 
@@ -323,9 +324,9 @@ def product_create(request, holder_pk):
     form = forms.ProductForm(request.POST or None, holder=holder)
     if request.method == "POST" and form.is_valid():
         if run_service(form, lambda: services.do_add_product(holder=holder, **form.cleaned_data)):
-            messages.success(request, "Product added.")
+            messages.success(request, _("Product added."))
             return redirect("staff:holder-detail", pk=holder.pk)
-    return render(request, "licences/simple_form.html", {"form": form, "holder": holder, "title": "New product",
+    return render(request, "licences/simple_form.html", {"form": form, "holder": holder, "title": _("New product"),
                                                          "base": "staff/base.html"})
 
 
@@ -375,11 +376,11 @@ def edit_product(request, product, base, done):
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            messages.success(request, "Product updated.")
+            messages.success(request, _("Product updated."))
             return redirect(done)
     return render(request, "licences/product_form.html", {
-        "form": form, "title": f"Edit {product.commercial_name}", "base": base, "conflict": conflict,
-        "product": product}, status=status)
+        "form": form, "title": _("Edit %(product)s") % {"product": product.commercial_name}, "base": base,
+        "conflict": conflict, "product": product}, status=status)
 
 
 @staff_required("registry.edit")

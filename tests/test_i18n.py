@@ -390,3 +390,60 @@ def test_python_messages_labels_and_the_500_page_follow_the_active_language(comp
             assert MemberChangeForm()["is_active"].label == active  # msgctxt "member account"
             page = loader.get_template("500.html").render()
             assert f'<html lang="{lang}">' in page and f"<h1>{server_error}</h1>" in page
+
+
+# --- (e) licences flash messages, validation errors and holder e-mails follow the language ---------------------
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("lang,flash,refusal", [
+    ("fr", "Site ajouté.", "Téléversez la copie signée ou confirmez par voie électronique."),
+    ("nl", "Vestiging toegevoegd.", "Laad het ondertekende exemplaar op of bevestig elektronisch."),
+])
+def test_licences_flash_message_and_validation_error_follow_the_language(
+        client, login, world, compiled_catalogues, lang, flash, refusal):
+    from django.contrib.messages import get_messages
+    from django.utils import translation
+
+    from licences.forms import ConfirmForm
+
+    a = world.a
+    with translation.override(lang):
+        form = ConfirmForm(data={})
+        assert not form.is_valid() and form.non_field_errors() == [refusal]
+    # the portal's flash message after adding a site, in the language chosen with the switcher
+    login(a.holder_user)
+    choose_language(client, lang, reverse("portal:home"))
+    response = client.post(reverse("portal:site-create"), {"name": f"Site {lang}", "address": ""})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert [str(m) for m in get_messages(response.wsgi_request)] == [flash]
+
+
+@pytest.mark.django_db
+def test_expiry_notice_is_written_in_each_recipient_users_language(
+        world, mailoutbox, django_capture_on_commit_callbacks, compiled_catalogues):
+    """A manager whose User.language is Dutch gets the Dutch notice; the holder's own address (no user, and
+    neither holder nor body records a language) gets the active language, here French."""
+    import datetime as dt
+
+    from django.utils import timezone, translation
+
+    from certification.tenancy import tenant_scope
+    from licences import services
+    from licences.models import Licence, LicenceExpiryNotice
+
+    a = world.a
+    a.holder_user.language = "nl"
+    a.holder_user.save(update_fields=["language"])
+    today = timezone.localdate()
+    with tenant_scope(a.body):
+        Licence.objects.filter(pk=a.licence.pk).update(expires_on=today + dt.timedelta(days=20))
+        LicenceExpiryNotice.objects.filter(licence=a.licence).delete()
+        with translation.override("fr"), django_capture_on_commit_callbacks(execute=True):
+            assert services.do_send_expiry_notice(licence=a.licence, today=today) is not None
+    mails = {tuple(m.to): m for m in mailoutbox if a.licence.number in m.subject}
+    assert set(mails) == {(a.holder.email.lower(),), (a.holder_user.email.lower(),)}
+    dutch, french = mails[(a.holder_user.email.lower(),)], mails[(a.holder.email.lower(),)]
+    assert dutch.subject.startswith(f"Licentie {a.licence.number} vervalt op")
+    assert "(20 dagen vanaf" in dutch.body and "Geachte" in dutch.body
+    assert french.subject.startswith(f"La licence {a.licence.number} expire le")
+    assert "(20 jours à partir du" in french.body

@@ -8,6 +8,7 @@ and portal users (their own holder, through the scope). Delivery verification an
 import datetime as dt
 
 from django.utils.dateparse import parse_date
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
@@ -99,7 +100,7 @@ def _date_param(request, name="date", required=False):
     value = request.query_params.get(name)
     if not value:
         if required:
-            raise ValidationError({name: ["This parameter is required (YYYY-MM-DD)."]})
+            raise ValidationError({name: [_("This parameter is required (YYYY-MM-DD).")]})
         return None
     parsed = None
     try:
@@ -107,7 +108,7 @@ def _date_param(request, name="date", required=False):
     except ValueError:
         parsed = None
     if parsed is None:
-        raise ValidationError({name: ["Enter a date as YYYY-MM-DD."]})
+        raise ValidationError({name: [_("Enter a date as YYYY-MM-DD.")]})
     return parsed
 
 
@@ -152,12 +153,12 @@ class VerifyViewSet(viewsets.GenericViewSet):
     def list(self, request, *args, **kwargs):
         reference = (request.query_params.get("reference") or "").strip()
         if not reference:
-            raise ValidationError({"reference": ["This parameter is required."]})
+            raise ValidationError({"reference": [_("This parameter is required.")]})
         on_date = _date_param(request)
         with public_reads():
             result = selectors.verify_delivery(reference, on_date)
             if not result.found:
-                raise NotFound("No certificate or certified product matches this reference.")
+                raise NotFound(_("No certificate or certified product matches this reference."))
             return Response(result.as_dict())
 
     @action(detail=False, methods=["get"], url_path="bulk", permission_classes=[AllowAny])
@@ -165,7 +166,7 @@ class VerifyViewSet(viewsets.GenericViewSet):
         """Several references at one date: ``?reference=A&reference=B&date=…`` (at most 50)."""
         references = request.query_params.getlist("reference")[:50]
         if not references:
-            raise ValidationError({"reference": ["Give at least one reference."]})
+            raise ValidationError({"reference": [_("Give at least one reference.")]})
         on_date = _date_param(request)
         with public_reads():
             return Response([selectors.verify_delivery(r, on_date).as_dict() for r in references])
