@@ -5,8 +5,10 @@ from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
+from django.utils import translation
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext as _
 
 from certification import audit
 from certification.models import CertificationBody, Membership, Role, User
@@ -21,13 +23,19 @@ def get_or_create_user(email, full_name="", password=None):
     return user
 
 
-def send_invitation_on_commit(user, subject, message):
-    """Once the transaction commits, e-mail ``user`` ``message`` and a link to choose a password (the
-    password-reset confirmation page): invitees never receive a password."""
+def send_invitation_on_commit(user, subject, message, **values):
+    """Once the transaction commits, e-mail ``user`` the ``message`` and a link to choose a password (the
+    password-reset confirmation page): invitees never receive a password. ``subject`` and ``message`` are
+    msgids (mark them with ``gettext_noop``) with ``%(name)s`` placeholders filled from ``values``, translated
+    into the invitee's language."""
     def send():
         link = settings.SITE_URL + reverse("password_reset_confirm", kwargs={
             "uidb64": urlsafe_base64_encode(force_bytes(user.pk)), "token": default_token_generator.make_token(user)})
-        send_mail(subject, f"{message}\nChoose your password here: {link}\n", None, [user.email])
+        context = {**values, "link": link}
+        with translation.override(user.language or None):
+            send_mail(_(subject) % context,
+                      _(message) % context + "\n" + _("Choose your password here: %(link)s") % context + "\n",
+                      None, [user.email])
 
     transaction.on_commit(send)
 

@@ -14,12 +14,12 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_noop, ngettext
 
 from certification import audit, events
 from certification.access import CAPABILITIES
 from certification.models import Membership
-from certification.services import get_or_create_user
+from certification.services import get_or_create_user, send_invitation_on_commit
 from certification.validators import normalize_company_number
 from licences.models import (
     Appeal,
@@ -100,25 +100,9 @@ def do_invite_holder_user(*, holder, email, role, invited_by):
         raise Refused(_("You may not invite users for this licence-holder."))
     membership = do_add_holder_user(holder=holder, email=email, role=role)
     audit.record("holder.user_invite", membership, after={"email": membership.user.email, "role": role})
-    user = membership.user
-
-    def send():
-        from django.conf import settings
-        from django.contrib.auth.tokens import default_token_generator
-        from django.core.mail import send_mail
-        from django.urls import reverse
-        from django.utils.encoding import force_bytes
-        from django.utils.http import urlsafe_base64_encode
-
-        link = settings.SITE_URL + reverse("password_reset_confirm", kwargs={
-            "uidb64": urlsafe_base64_encode(force_bytes(user.pk)), "token": default_token_generator.make_token(user)})
-        values = {"holder": holder.name, "inviter": invited_by.email, "link": link}
-        with translation.override(user.language or None):  # the invitee's language (User.language)
-            send_mail(_("Invitation to the %(holder)s portal") % values,
-                      _("%(inviter)s invited you to the certification portal of %(holder)s.") % values + "\n"
-                      + _("Choose your password here: %(link)s") % values + "\n", None, [user.email])
-
-    transaction.on_commit(send)
+    send_invitation_on_commit(membership.user, gettext_noop("Invitation to the %(holder)s portal"),
+                              gettext_noop("%(inviter)s invited you to the certification portal of %(holder)s."),
+                              holder=holder.name, inviter=invited_by.email)
     return membership
 
 

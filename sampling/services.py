@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_noop, ngettext
 from guardian.shortcuts import assign_perm
 
 from certification import audit
@@ -102,8 +102,9 @@ def do_invite_lab_user(*, laboratory, email, full_name="", invited_by):
     membership = do_add_lab_user(laboratory=laboratory, email=email, full_name=full_name)
     audit.record("laboratory.user_invite", membership, after={"email": membership.user.email})
     send_invitation_on_commit(
-        membership.user, f"Invitation to the {laboratory.name} laboratory portal",
-        f"{invited_by.email} gave you access to the laboratory portal of {laboratory.body.name} for {laboratory.name}.")
+        membership.user, gettext_noop("Invitation to the %(laboratory)s laboratory portal"),
+        gettext_noop("%(inviter)s gave you access to the laboratory portal of %(body)s for %(laboratory)s."),
+        laboratory=laboratory.name, body=laboratory.body.name, inviter=invited_by.email)
     return membership
 
 
