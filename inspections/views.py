@@ -341,9 +341,8 @@ def _stale(request, pk, form, form_name, yours):
     data[form.add_prefix("row_version")] = str(current.row_version)
     rebound = type(form)(data, prefix=form.prefix)
     rebound.is_valid()
-    rebound.add_error(None, _("Someone changed this visit meanwhile (it is now at version %(current)s; your form was "
-                              "loaded at version %(yours)s). Nothing was saved: check the visit as it is now, your "
-                              "input is kept below.") % {"current": current.row_version, "yours": edited})
+    rebound.add_error(None, _("Your form was loaded at version %(yours)s; the visit is now at version %(current)s. "
+                              "Nothing was saved.") % {"current": current.row_version, "yours": edited})
     conflict = {"your_version": edited, "yours": yours}
     return _visit_page(request, current, conflict=conflict, **{form_name: rebound})
 
@@ -382,7 +381,7 @@ def staff_visit_cancel(request, pk):
         try:
             services.do_cancel(visit=visit, reason=data["reason"], expected_version=data["row_version"])
         except services.StaleVersion:
-            return _stale(request, pk, form, "cancel_form", [(_("Cancel, because"), data["reason"])])
+            return _stale(request, pk, form, "cancel_form", [(_("Reason for cancelling"), data["reason"])])
         except ValidationError as exc:
             _add_service_errors(form, exc)
         else:
