@@ -32,6 +32,34 @@ class AssignForm(forms.Form):
         self.fields["inspector"].choices = list(inspectors)
 
 
+class RescheduleForm(forms.Form):
+    """Move a visit not yet started to another day (``services.do_reschedule``); carries the version it was loaded at."""
+
+    planned_for = forms.DateField(label=_("New date"), widget=forms.DateInput(attrs={"type": "date"}))
+    reason = forms.CharField(required=False, max_length=500, label=_("Reason (optional)"))
+    row_version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class CancelForm(forms.Form):
+    """Cancel a visit not yet started (``services.do_cancel``); the reason is required."""
+
+    reason = forms.CharField(max_length=500, label=_("Reason for cancelling"),
+                             widget=forms.Textarea(attrs={"rows": 2}))
+    row_version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class VisitFilterForm(forms.Form):
+    """Filters of the staff visit list: cancelled visits are left out unless asked for."""
+
+    state = forms.ChoiceField(required=False, label=_("State"),
+                              choices=[("", _("All states")), *Visit.State.choices])
+    cancelled = forms.BooleanField(required=False, label=_("Include cancelled visits"))
+    planned_from = forms.DateField(required=False, label=_("Planned from"),
+                                   widget=forms.DateInput(attrs={"type": "date"}))
+    planned_until = forms.DateField(required=False, label=_("Planned until"),
+                                    widget=forms.DateInput(attrs={"type": "date"}))
+
+
 class ProfileForm(forms.Form):
     user = forms.TypedChoiceField(coerce=int, label=_("Staff member with the inspector role"))
     capacity_per_year = forms.IntegerField(min_value=1, max_value=1000, initial=200)

@@ -9,6 +9,7 @@ from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user
 
 from certification.access import has_object_grant
+from certification.selectors import audit_trail
 from inspections.models import ConflictOfInterest, Finding, InspectorProfile, Qualification, Visit
 
 OPEN_STATES = [Visit.State.PLANNED, Visit.State.ASSIGNED, Visit.State.IN_PROGRESS]
@@ -63,10 +64,34 @@ def conflicts_with(profile, holder_id, day):
 
 
 def inspector_visits(user):
-    """The visits this inspector holds an object grant on, and nothing else."""
+    """The visits this inspector holds an object grant on, and nothing else; never a cancelled one (cancelling
+    revokes the grant; the state filter keeps it so should a grant ever survive)."""
     return get_objects_for_user(user, "inspections.change_visit", klass=Visit.objects.all(),
-                                accept_global_perms=False, with_superuser=False).select_related(
-        "licence__holder", "site", "licence__mark")
+                                accept_global_perms=False, with_superuser=False).exclude(
+        state=Visit.State.CANCELLED).select_related("licence__holder", "site", "licence__mark")
+
+
+CHANGEABLE_STATES = (Visit.State.PLANNED, Visit.State.ASSIGNED)  # may be assigned, rescheduled, cancelled
+
+
+def staff_visits(*, state="", include_cancelled=False, planned_from=None, planned_until=None):
+    """The body's visits for the staff list. Cancelled visits are left out unless ``include_cancelled`` or
+    ``state="cancelled"`` asks for them."""
+    visits = Visit.objects.select_related("licence__holder", "site", "inspector")
+    if state:
+        visits = visits.filter(state=state)
+    elif not include_cancelled:
+        visits = visits.exclude(state=Visit.State.CANCELLED)
+    if planned_from:
+        visits = visits.filter(planned_for__gte=planned_from)
+    if planned_until:
+        visits = visits.filter(planned_for__lte=planned_until)
+    return visits.order_by("planned_for", "id")
+
+
+def visit_history(visit, limit=50):
+    """The visit's audit events, newest first (who assigned, rescheduled or cancelled it, and why)."""
+    return list(audit_trail(visit)[:limit])
 
 
 def visit_for_inspector(user, pk):

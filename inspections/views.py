@@ -8,6 +8,7 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.db import IntegrityError, transaction
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -257,18 +258,49 @@ def _inspector_choices():
 
 
 @staff_required("registry.view")
-def staff_visit(request, pk):
-    visit = _staff_visit(pk)
+def staff_visit_list(request):
+    """Every visit of the body, filtered; cancelled ones only when asked for (checkbox or state filter)."""
+    form = forms.VisitFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    visits = selectors.staff_visits(state=filters.get("state", ""), include_cancelled=filters.get("cancelled", False),
+                                    planned_from=filters.get("planned_from"),
+                                    planned_until=filters.get("planned_until"))
+    page = Paginator(visits, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "inspections/visit_list.html", {"form": form, "page": page,
+                                                          "querystring": query.urlencode()})
+
+
+def _visit_page(request, visit, *, conflict=None, **forms_):
+    """The staff visit page; a form that failed comes back bound (the user's input kept) in ``forms_``."""
     samples = selectors.visit_samples(visit)
-    return render(request, "inspections/visit_detail.html", {
+    can_plan = has_capability(request, "planning.manage")
+    changeable = visit.state in selectors.CHANGEABLE_STATES
+    initial = {"row_version": visit.row_version}
+    context = {
         "visit": visit, "results": visit.checklist_results.select_related("item"),
         "findings": visit.findings.prefetch_related("actions"), "photos": visit.photos.filter(complete=True),
         "comments": visit.report_comments.select_related("author"), "samples": samples,
         "samples_supported": samples is not None,
-        "assign_form": forms.AssignForm(inspectors=_inspector_choices(), initial={"row_version": visit.row_version}),
-        "can_plan": has_capability(request, "planning.manage"), "can_decide": has_capability(request, "decisions.take"),
-        "decide_form": forms.DecideActionForm(),
-    })
+        "assign_form": forms.AssignForm(inspectors=_inspector_choices(), initial=initial),
+        "reschedule_form": forms.RescheduleForm(initial={**initial, "planned_for": visit.planned_for},
+                                                prefix="reschedule"),
+        "cancel_form": forms.CancelForm(initial=initial, prefix="cancel"),
+        "can_plan": can_plan, "can_decide": has_capability(request, "decisions.take"),
+        "decide_form": forms.DecideActionForm(), "history": selectors.visit_history(visit), "conflict": conflict,
+    }
+    context.update(forms_)
+    # A bound form (refused input) stays on the page even if the visit can no longer change meanwhile.
+    context["show_reschedule"] = can_plan and (changeable or context["reschedule_form"].is_bound)
+    context["show_cancel"] = can_plan and (changeable or context["cancel_form"].is_bound)
+    context["cancellation"] = next((e for e in context["history"] if e.action == "visit.cancel"), None)
+    return render(request, "inspections/visit_detail.html", context)
+
+
+@staff_required("registry.view")
+def staff_visit(request, pk):
+    return _visit_page(request, _staff_visit(pk))
 
 
 @require_POST
@@ -289,6 +321,73 @@ def staff_visit_assign(request, pk):
     else:
         messages.error(request, _("Choose an inspector."))
     return redirect("staff:visit-detail", pk=visit.pk)
+
+
+def _add_service_errors(form, exc):
+    """A service's ValidationError onto the form: on the field it names, else above the form."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+def _stale(request, pk, form, form_name, yours):
+    """Nothing was saved: show the visit as it is now, the user's input kept in the form (carrying the current
+    version, so that sending it again is a deliberate choice), and what the user asked for next to it."""
+    current = _staff_visit(pk)
+    edited = form.cleaned_data["row_version"]
+    data = request.POST.copy()
+    data[form.add_prefix("row_version")] = str(current.row_version)
+    rebound = type(form)(data, prefix=form.prefix)
+    rebound.is_valid()
+    rebound.add_error(None, _("Your form was loaded at version %(yours)s; the visit is now at version %(current)s. "
+                              "Nothing was saved.") % {"current": current.row_version, "yours": edited})
+    conflict = {"your_version": edited, "yours": yours}
+    return _visit_page(request, current, conflict=conflict, **{form_name: rebound})
+
+
+@require_POST
+@staff_required("planning.manage")
+def staff_visit_reschedule(request, pk):
+    visit = _staff_visit(pk)
+    form = forms.RescheduleForm(request.POST, prefix="reschedule")
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            moved = services.do_reschedule(visit=visit, planned_for=data["planned_for"], reason=data["reason"],
+                                           expected_version=data["row_version"])
+        except services.StaleVersion:
+            return _stale(request, pk, form, "reschedule_form", [
+                (_("New date"), data["planned_for"].isoformat()), (_("Reason"), data["reason"] or "—")])
+        except ValidationError as exc:
+            _add_service_errors(form, exc)
+        else:
+            if moved.row_version == data["row_version"]:  # same day: the service changed nothing
+                form.add_error("planned_for", _("The visit is already planned on that day."))
+            else:
+                messages.success(request, _("Visit moved to %(day)s.") % {"day": moved.planned_for.isoformat()})
+                return redirect("staff:visit-detail", pk=visit.pk)
+    return _visit_page(request, _staff_visit(pk), reschedule_form=form)
+
+
+@require_POST
+@staff_required("planning.manage")
+def staff_visit_cancel(request, pk):
+    visit = _staff_visit(pk)
+    form = forms.CancelForm(request.POST, prefix="cancel")
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.do_cancel(visit=visit, reason=data["reason"], expected_version=data["row_version"])
+        except services.StaleVersion:
+            return _stale(request, pk, form, "cancel_form", [(_("Reason for cancelling"), data["reason"])])
+        except ValidationError as exc:
+            _add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Visit cancelled."))
+            return redirect("staff:visit-detail", pk=visit.pk)
+    return _visit_page(request, _staff_visit(pk), cancel_form=form)
 
 
 def _transition(request, pk, service, done_message, **extra):

@@ -11,6 +11,9 @@ ROUTES = {
     # Staff face.
     "staff:visit-detail": Walk(lambda w: {"pk": w.a.insp_visit.pk}, owner_sees_marker=True),
     "staff:visit-assign": Walk(lambda w: {"pk": w.a.insp_visit.pk}, owner=None),
+    # Reschedule / cancel (POST only, planning.manage): outsiders 403/404/405 and no audit event in body A.
+    "staff:visit-reschedule": Walk(lambda w: {"pk": w.a.insp_visit.pk}, owner=None),
+    "staff:visit-cancel": Walk(lambda w: {"pk": w.a.insp_visit.pk}, owner=None),
     "staff:visit-review": Walk(lambda w: {"pk": w.a.insp_visit.pk}, owner=None),
     "staff:visit-close": Walk(lambda w: {"pk": w.a.insp_visit.pk}, owner=None),
     "staff:visit-report": Walk(lambda w: {"pk": w.a.insp_visit.pk}),
