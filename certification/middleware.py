@@ -6,6 +6,7 @@ from django.contrib.auth import logout
 from django.contrib.auth.signals import user_logged_in
 from django.contrib.auth.views import redirect_to_login
 from django.dispatch import receiver
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from certification import audit, tenancy
@@ -78,3 +79,19 @@ class TenantScopeMiddleware:
         finally:
             audit.reset_actor(actor_token)
             tenancy.deactivate(scope_token)
+
+
+class UserLanguageMiddleware:
+    """A logged-in person's remembered language applies on a device that has no language cookie yet (a new
+    phone, a cleared browser); the cookie, once chosen on the device, wins."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if (settings.LANGUAGE_COOKIE_NAME not in request.COOKIES and user is not None and user.is_authenticated
+                and getattr(user, "language", None)):
+            translation.activate(user.language)
+            request.LANGUAGE_CODE = user.language
+        return self.get_response(request)

@@ -76,3 +76,11 @@ def do_change_role(*, membership, role, is_active=True, reason=""):
     membership.save(update_fields=["role", "is_active"])
     audit.record("membership.update", membership, before=before, after=audit.snapshot(membership), reason=reason)
     return membership
+
+
+def set_user_language(user, language):
+    """Remember a person's language (a preference, not a business change: not audited). E-mails to them and
+    pages on a device without a language cookie use it."""
+    if language in {code for code, _name in settings.LANGUAGES} and user.language != language:
+        user.language = language
+        user.save(update_fields=["language"])

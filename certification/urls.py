@@ -56,7 +56,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("health/", views.health, name="health"),
     path("accounts/", include(auth_patterns)),
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("i18n/setlang/", views.set_language, name="set_language"),
     *[path(f"{face}/", include((_gather(face), face))) for face in FACES],
     path("api/v1/", include((api_patterns, "api"))),
 ]

@@ -7,12 +7,21 @@ from django.db import connection
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.views import i18n as i18n_views
 from django.views.decorators.http import require_GET, require_POST
 
 from certification import selectors, services
 from certification.access import has_capability, staff_required
 from certification.forms import MemberChangeForm, MemberInviteForm
 from certification.models import Membership, Role
+
+
+def set_language(request):
+    """Django's language switcher, which also remembers the choice of a logged-in person."""
+    response = i18n_views.set_language(request)
+    if request.method == "POST" and request.user.is_authenticated and not getattr(request.user, "api_key", None):
+        services.set_user_language(request.user, request.POST.get("language"))
+    return response
 
 
 class LogoutView(auth_views.LogoutView):

@@ -18,6 +18,8 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
+from certification.tenancy import tenant_scope
+
 ROOT = Path(__file__).resolve().parent.parent
 LANGS = [code for code, _name in settings.LANGUAGES if code != "en"]
 
@@ -323,6 +325,39 @@ def test_the_language_cookie_alone_is_enough(client, world, compiled_catalogues)
     for lang in LANGS:
         client.cookies[settings.LANGUAGE_COOKIE_NAME] = lang
         assert_language(page_text(client, url), "verify", lang)
+
+
+@pytest.mark.django_db
+def test_a_persons_choice_is_remembered_for_new_devices_and_their_e_mails(
+        client, login, world, compiled_catalogues, mailoutbox, django_capture_on_commit_callbacks):
+    from django.test import Client
+
+    from certification.models import User
+    from licences.models import HolderMembership
+    from licences.services import do_invite_holder_user
+
+    a = world.a
+    login(a.admin)
+    choose_language(client, "nl", reverse("staff:dashboard"))
+    assert User.objects.get(pk=a.admin.pk).language == "nl"
+    # A new device (no cookie yet) follows the remembered language; a cookie chosen on a device wins.
+    device = Client()
+    device.force_login(a.admin)
+    assert_language(page_text(device, reverse("staff:dashboard")), "staff", "nl")
+    device.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+    assert_language(page_text(device, reverse("staff:dashboard")), "staff", "fr")
+    # An anonymous switch remembers nothing (there is nobody to remember it for).
+    client.logout()
+    choose_language(client, "fr", reverse("login"))
+    assert User.objects.get(pk=a.admin.pk).language == "nl"
+    # An invitation is written in the invitee's remembered language.
+    invitee = User.objects.create_user(email="colleague@holder1.test", language="fr")
+    with tenant_scope(a.body), django_capture_on_commit_callbacks(execute=True):
+        do_invite_holder_user(holder=a.holder, email=invitee.email, role=HolderMembership.Role.CONTRIBUTOR,
+                              invited_by=a.holder_user)
+    assert mailoutbox[-1].to == [invitee.email]
+    assert mailoutbox[-1].subject.startswith("Invitation au portail")
+    assert "Choisissez votre mot de passe" in mailoutbox[-1].body
 
 
 # --- (c) every string marked in the code is in the catalogues -----------------------------------------------
