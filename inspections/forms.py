@@ -7,15 +7,15 @@ from marks.models import ProductCategory
 
 
 class PlanForm(forms.Form):
-    year = forms.IntegerField(min_value=2000, max_value=2100)
+    year = forms.IntegerField(min_value=2000, max_value=2100, label=_("Year"))
 
 
 class VisitForm(forms.Form):
-    licence = forms.ModelChoiceField(queryset=Licence.objects.none())
-    kind = forms.ChoiceField(choices=Visit.Kind.choices, initial=Visit.Kind.FOLLOW_UP)
-    planned_for = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
-    announced = forms.BooleanField(required=False, initial=True)
-    reason = forms.CharField(required=False, max_length=500)
+    licence = forms.ModelChoiceField(queryset=Licence.objects.none(), label=_("Licence"))
+    kind = forms.ChoiceField(choices=Visit.Kind.choices, initial=Visit.Kind.FOLLOW_UP, label=_("Kind"))
+    planned_for = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), label=_("Planned for"))
+    announced = forms.BooleanField(required=False, initial=True, label=_("Announced"))
+    reason = forms.CharField(required=False, max_length=500, label=_("Reason"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -23,9 +23,9 @@ class VisitForm(forms.Form):
 
 
 class AssignForm(forms.Form):
-    inspector = forms.TypedChoiceField(coerce=int)
+    inspector = forms.TypedChoiceField(coerce=int, label=_("Inspector"))
     row_version = forms.IntegerField(widget=forms.HiddenInput)
-    reason = forms.CharField(required=False, max_length=500)
+    reason = forms.CharField(required=False, max_length=500, label=_("Reason"))
 
     def __init__(self, *args, inspectors=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -62,7 +62,7 @@ class VisitFilterForm(forms.Form):
 
 class ProfileForm(forms.Form):
     user = forms.TypedChoiceField(coerce=int, label=_("Staff member with the inspector role"))
-    capacity_per_year = forms.IntegerField(min_value=1, max_value=1000, initial=200)
+    capacity_per_year = forms.IntegerField(min_value=1, max_value=1000, initial=200, label=_("Capacity per year"))
 
     def __init__(self, *args, inspectors=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -70,14 +70,15 @@ class ProfileForm(forms.Form):
 
 
 class QualificationForm(forms.Form):
-    category = forms.ModelChoiceField(queryset=ProductCategory.objects.all())
-    valid_from = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
-    valid_until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    category = forms.ModelChoiceField(queryset=ProductCategory.objects.all(), label=_("Category"))
+    valid_from = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), label=_("Valid from"))
+    valid_until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}),
+                                  label=_("Valid until"))
 
 
 class ConflictForm(forms.Form):
-    holder = forms.ModelChoiceField(queryset=LicenceHolder.objects.none())
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+    holder = forms.ModelChoiceField(queryset=LicenceHolder.objects.none(), label=_("Licence-holder"))
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label=_("Reason"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -95,7 +96,9 @@ class ActionForm(forms.Form):
 
 
 class DecideActionForm(forms.Form):
-    decision = forms.ChoiceField(choices=[("accept", _("Accept")), ("reject", _("Reject")), ("verify", _("Verify"))])
-    verification = forms.ChoiceField(choices=[("", "—"), *CorrectiveAction.Verification.choices], required=False)
-    note = forms.CharField(required=False, max_length=2000)
+    decision = forms.ChoiceField(choices=[("accept", _("Accept")), ("reject", _("Reject")), ("verify", _("Verify"))],
+                                 label=_("Decision"))
+    verification = forms.ChoiceField(choices=[("", "—"), *CorrectiveAction.Verification.choices], required=False,
+                                     label=_("Verification"))
+    note = forms.CharField(required=False, max_length=2000, label=_("Note"))
     visit = forms.IntegerField(required=False, help_text=_("Later visit where it was verified"))

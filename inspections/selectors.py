@@ -6,6 +6,7 @@ import datetime as dt
 from django.db.models import Count, Q
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from guardian.shortcuts import get_objects_for_user
 
 from certification.access import has_object_grant
@@ -37,11 +38,11 @@ def assignment_problems(visit, user, day=None):
     day = day or visit.planned_for
     profile = InspectorProfile.objects.filter(user=user, is_active=True).first()
     if profile is None:
-        return ["Not an active inspector of this body."]
+        return [_("Not an active inspector of this body.")]
     from certification.models import Membership, Role
 
     if not Membership.objects.filter(user=user, role=Role.INSPECTOR, is_active=True).exists():
-        return ["Does not hold the inspector role."]
+        return [_("Does not hold the inspector role.")]
     problems = []
     needed = licence_category_ids(visit.licence)
     valid = set(
@@ -50,11 +51,12 @@ def assignment_problems(visit, user, day=None):
         .values_list("category_id", flat=True)
     )
     if not needed:
-        problems.append("The licence has no product category to qualify for.")
+        problems.append(_("The licence has no product category to qualify for."))
     elif not needed <= valid:
-        problems.append(f"Not qualified on {day:%Y-%m-%d} for every product category of the licence.")
+        problems.append(_("Not qualified on %(day)s for every product category of the licence.")
+                        % {"day": f"{day:%Y-%m-%d}"})
     if conflicts_with(profile, visit.licence.holder_id, day):
-        problems.append("Has declared a conflict of interest with this licence-holder.")
+        problems.append(_("Has declared a conflict of interest with this licence-holder."))
     return problems
 
 
