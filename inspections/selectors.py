@@ -2,6 +2,7 @@
 
 import base64
 import datetime as dt
+import io
 
 from django.db.models import Count, Q
 from django.http import Http404
@@ -111,6 +112,28 @@ def visit_samples(visit):
         if relation.related_model.__name__ == "Sample" and relation.one_to_many:
             return list(getattr(visit, relation.get_accessor_name()).all())
     return None
+
+
+REPORT_PHOTO_MAX_PIXELS = 1200
+
+
+def report_photos(visit):
+    """The visit's complete photos as (photo, data URL) for the report PDF, scaled down to at most
+    1200 px and re-encoded as JPEG, so a report with many phone photos stays a few MB. A photo that cannot
+    be read or decoded is left out (the rest of the report is what matters)."""
+    from PIL import Image, UnidentifiedImageError
+
+    photos = []
+    for photo in visit.photos.filter(complete=True).order_by("created_at", "id"):
+        try:
+            with photo.file.open("rb") as handle, Image.open(handle) as image:
+                image.thumbnail((REPORT_PHOTO_MAX_PIXELS, REPORT_PHOTO_MAX_PIXELS))
+                out = io.BytesIO()
+                image.convert("RGB").save(out, "JPEG", quality=80)
+        except (OSError, UnidentifiedImageError, Image.DecompressionBombError):
+            continue
+        photos.append((photo, "data:image/jpeg;base64," + base64.b64encode(out.getvalue()).decode()))
+    return photos
 
 
 def signature_data_url(visit):

@@ -370,6 +370,7 @@ def report_context(visit):
         "findings": list(visit.findings.select_related("checklist_item")),
         "samples": samples, "samples_supported": samples is not None,
         "signature_data_url": selectors.signature_data_url(visit),
+        "photos": selectors.report_photos(visit),
     }
 
 

@@ -12,6 +12,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
+from PIL import Image
 from pypdf import PdfReader
 
 from certification.access import has_object_grant
@@ -225,8 +226,12 @@ def test_logout_tells_the_browser_to_forget_the_site(a, login):
 # --- report, comment window, corrective actions ------------------------------------------------
 
 
-def run_visit(a, visit, client):
+def run_visit(a, visit, client, photos=()):
     assert op(client, visit, "start").status_code == 200
+    for name, caption, data in photos:
+        visit.refresh_from_db()
+        photo = services.do_start_photo(visit=visit, filename=name, size=len(data), caption=caption)
+        services.do_append_photo_chunk(photo=photo, offset=0, data=data)
     results = [{"item": item.pk, "result": "compliant", "remark": f"ok {item.code}"} for item in a.insp_items]
     results[1]["result"] = "non_compliant"
     assert op(client, visit, "checklist", {"results": results, "general_remarks": "Plant clean"}).status_code == 200
@@ -252,6 +257,20 @@ def test_report_pdf_has_the_mandatory_fields(a, visit, login):
     assert visit.report_sha256 and visit.state == Visit.State.REVIEWED
     staff_pdf = login(a.admin).get(reverse("staff:visit-report", kwargs={"pk": visit.pk}))
     assert staff_pdf.status_code == 200 and staff_pdf["Content-Type"] == "application/pdf"
+
+
+def test_report_pdf_shows_the_photos_scaled_down(a, visit, login):
+    big = io.BytesIO()
+    Image.new("RGB", (3000, 2000), (200, 120, 40)).save(big, "PNG")
+    run_visit(a, visit, login(a.inspector), photos=[("stock.png", "Kerb stock, bay 3", big.getvalue()),
+                                                     ("plant.png", "", png_bytes(40, 30))])
+    visit = services.do_review(visit=visit, reviewer=a.officer)
+    reader = PdfReader(io.BytesIO(visit.report_pdf.read()))
+    text = " ".join(" ".join(page.extract_text() for page in reader.pages).split())
+    assert "Photos" in text and "1. Kerb stock, bay 3" in text and "2. plant.png" in text
+    # Pages may share one resource dictionary, so the same image can be listed on several pages.
+    images = {image.data: image.image.size for page in reader.pages for image in page.images}
+    assert sorted(images.values()) == sorted([(1200, 800), (40, 30), (4, 2)])  # 3000 × 2000 scaled; signature
 
 
 def test_holder_has_five_working_days_to_comment(a, visit, login, mailoutbox, django_capture_on_commit_callbacks):
