@@ -108,15 +108,37 @@ class Membership(TenantModel):
         return f"{self.user} — {self.get_role_display()}"
 
 
-class AuditEventQuerySet(TenantQuerySet):
+class AppendOnlyError(PermissionError):
+    """A row of an append-only table (audit trail, chain of custody, lab results) was asked to change or go."""
+
+
+class AppendOnlyQuerySet(TenantQuerySet):
     def update(self, **kwargs):
-        raise PermissionError("The audit trail is append-only")
+        raise AppendOnlyError(f"{self.model.__name__} rows are append-only")
 
     def delete(self):
-        raise PermissionError("The audit trail is append-only")
+        raise AppendOnlyError(f"{self.model.__name__} rows are append-only")
 
 
-class AuditEvent(TenantModel):
+class AppendOnlyModel(TenantModel):
+    """Rows written once: never updated in place, never deleted, through the model or its queryset (each such
+    table also has a PostgreSQL trigger refusing UPDATE and DELETE)."""
+
+    objects = TenantManager.from_queryset(AppendOnlyQuerySet)()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError(f"{self.__class__.__name__} rows are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError(f"{self.__class__.__name__} rows are append-only")
+
+
+class AuditEvent(AppendOnlyModel):
     """One business event, written by a service in the same transaction as the change it records."""
 
     body = models.ForeignKey(CertificationBody, on_delete=models.PROTECT, related_name="+", null=True)
@@ -132,7 +154,6 @@ class AuditEvent(TenantModel):
     reason = models.TextField(blank=True)
     request_ip = models.GenericIPAddressField(null=True)
 
-    objects = TenantManager.from_queryset(AuditEventQuerySet)()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -141,13 +162,6 @@ class AuditEvent(TenantModel):
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.object_repr}"
 
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise PermissionError("The audit trail is append-only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise PermissionError("The audit trail is append-only")
 
 
 from certification.models_api import *  # noqa: E402,F401,F403  (API models live in their own module)

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from certification.models import AppendOnlyModel
 from certification.tenancy import TenantModel
 from certification.validators import validate_company_number
 
@@ -144,7 +145,7 @@ class Licence(TenantModel):
         return change.state if change else None
 
 
-class LicenceStateChange(TenantModel):
+class LicenceStateChange(AppendOnlyModel):
     """One entry of a licence's state history; never edited, only appended."""
 
     licence = models.ForeignKey(Licence, on_delete=models.PROTECT, related_name="history")

@@ -1,29 +1,10 @@
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from guardian.models import UserObjectPermissionBase
 
+from certification.models import AppendOnlyModel
 from certification.tenancy import TenantModel
-
-
-class AppendOnlyError(ValidationError):
-    """An append-only row (custody event, lab result) was asked to change or disappear."""
-
-
-class AppendOnlyModel(TenantModel):
-    """Rows that are written once: never updated in place, never deleted (a DB trigger backs this up)."""
-
-    class Meta:
-        abstract = True
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None and not kwargs.pop("_allow_update", False):
-            raise AppendOnlyError(f"{self.__class__.__name__} rows are append-only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise AppendOnlyError(f"{self.__class__.__name__} rows are append-only")
 
 
 class Laboratory(TenantModel):

@@ -47,26 +47,35 @@ def test_record_outside_a_transaction_is_refused():
         audit.record("body.poke", body)
 
 
-def test_audit_rows_cannot_be_changed_through_the_orm(world):
+def _append_only_models():
+    from licences.models import LicenceStateChange
+    from sampling.models import CustodyEvent, LabResult
+
+    return [AuditEvent, LicenceStateChange, CustodyEvent, LabResult]
+
+
+@pytest.mark.parametrize("model", _append_only_models(), ids=lambda m: m.__name__)
+def test_append_only_rows_cannot_be_changed_through_the_orm(world, model):
     with scopes_disabled("test"):
-        event = AuditEvent.objects.filter(body=world.a.body).first()
-        event.action = "forged"
+        row = model.objects.filter(body=world.a.body).first()
+        assert row is not None, f"the world has no {model.__name__}"
         with pytest.raises(PermissionError):
-            event.save()
+            row.save()
         with pytest.raises(PermissionError):
-            event.delete()
+            row.delete()
         with pytest.raises(PermissionError):
-            AuditEvent.objects.filter(pk=event.pk).update(action="forged")
+            model.objects.filter(pk=row.pk).update(body=world.a.body)
         with pytest.raises(PermissionError):
-            AuditEvent.objects.filter(pk=event.pk).delete()
+            model.objects.filter(pk=row.pk).delete()
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the database trigger exists on PostgreSQL only")
-def test_database_refuses_update_and_delete(world):
+@pytest.mark.parametrize("model", _append_only_models(), ids=lambda m: m.__name__)
+def test_database_refuses_update_and_delete(world, model):
+    table = model._meta.db_table
     with scopes_disabled("test"):
-        pk = AuditEvent.objects.filter(body=world.a.body).values_list("pk", flat=True).first()
-    for sql in ("UPDATE certification_auditevent SET action = 'forged' WHERE id = %s",
-                "DELETE FROM certification_auditevent WHERE id = %s"):
+        pk = model.objects.filter(body=world.a.body).values_list("pk", flat=True).first()
+    for sql in (f"UPDATE {table} SET body_id = body_id WHERE id = %s", f"DELETE FROM {table} WHERE id = %s"):
         with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(sql, [pk])
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from certification import services as body_services
-from certification.models import AuditEvent, Role
+from certification.models import AppendOnlyError, AuditEvent, Role
 from certification.tenancy import tenant_scope
 from inspections.models import Visit
 from licences.services import do_register_holder
@@ -193,7 +193,7 @@ def test_correction_keeps_the_original(env, login):
             services.do_correct_lab_result(result=rows[0], value=D("5.2"), unit="%", reason="x", by=env.lab_user)
         # never updated in place: the model refuses, and so does the database
         rows[0].value = D("9")
-        with pytest.raises(ValidationError):
+        with pytest.raises(AppendOnlyError):
             rows[0].save()
         with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("UPDATE sampling_labresult SET value = 9 WHERE id = %s", [rows[0].pk])
