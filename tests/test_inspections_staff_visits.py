@@ -187,6 +187,10 @@ def test_planner_cancels_a_visit_and_it_leaves_the_lists(a, visit, login):
         html = client.get(listing, query).content.decode()
         assert re.search(rf'<tr {row} class="cancelled">.*?badge status-cancelled', html, re.S), query
     assertNotContains(client.get(listing, {"state": "assigned", "cancelled": "on"}), row)
+    # The licence page lists it with the badge and a link to it.
+    licence_page = client.get(reverse("staff:licence-detail", kwargs={"pk": a.insp_licence.pk})).content.decode()
+    assert re.search(rf'href="{url("visit-detail", visit)}">[^<]*</a> — <span class="badge status-cancelled">',
+                     licence_page)
     # The inspector no longer sees it, on the list or the page.
     inspector = login(a.inspector)
     assert f"/inspector/visits/{visit.pk}/" not in inspector.get(reverse("inspector:home")).content.decode()
