@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.signals import user_logged_in
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import SuspiciousOperation
 from django.dispatch import receiver
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -94,4 +95,19 @@ class UserLanguageMiddleware:
                 and getattr(user, "language", None)):
             translation.activate(user.language)
             request.LANGUAGE_CODE = user.language
+        return self.get_response(request)
+
+
+class NulCharacterMiddleware:
+    """PostgreSQL text cannot hold a NUL character, so a path or query string carrying one would fail deep in a
+    query (500). Refuse it at the door as a bad request (400; JSON under /api/). Form fields and API bodies
+    are already checked by Django's and DRF's field validators."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if "\x00" in request.path or any("\x00" in key or any("\x00" in value for value in values)
+                                         for key, values in request.GET.lists()):
+            raise SuspiciousOperation("NUL character in the path or query string")
         return self.get_response(request)

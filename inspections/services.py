@@ -406,8 +406,8 @@ def do_review(*, visit, reviewer, note="", expected_version=None):
         from licences.selectors import recipient_languages
 
         mails = []
-        # the holder's address in the language of the user it belongs to, if any; else the active language
-        for language, emails in recipient_languages([holder.email]).items():
+        # the holder's address in the language of the user it belongs to, else the holder's own, else the active one
+        for language, emails in recipient_languages([holder.email], holder=holder).items():
             with translation.override(language):
                 mails.append((report_mail_subject(visit), report_mail_message(visit), emails))
 

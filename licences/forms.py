@@ -21,10 +21,11 @@ class HolderForm(forms.ModelForm):
 
     class Meta:
         model = LicenceHolder
-        fields = ["name", "company_number", "address", "email", "phone", "internal_notes"]
+        fields = ["name", "company_number", "address", "email", "phone", "language", "internal_notes"]
         widgets = {"address": forms.Textarea(attrs={"rows": 3}), "internal_notes": forms.Textarea(attrs={"rows": 3})}
         labels = {"name": _("Name"), "company_number": _("Company number"), "address": _("Address"),
-                  "email": _("Email"), "phone": _("Phone"), "internal_notes": _("Internal notes")}
+                  "email": _("Email"), "phone": _("Phone"), "language": _("Language of correspondence"),
+                  "internal_notes": _("Internal notes")}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -18,6 +18,10 @@ class LicenceHolder(TenantModel):
     address = models.TextField(blank=True)
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=40, blank=True)
+    language = models.CharField(
+        max_length=2, blank=True, choices=[("en", "English"), ("fr", "Français"), ("nl", "Nederlands")],
+        help_text=_("Language of correspondence for the company's own address; blank: the language of the person "
+                    "whose action sends the message."))
     internal_notes = models.TextField(blank=True, help_text=_("Staff only."))
     row_version = models.PositiveIntegerField(default=1, help_text=_("Optimistic concurrency: bumped on every change."))
     created_at = models.DateTimeField(auto_now_add=True)

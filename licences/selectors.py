@@ -259,11 +259,11 @@ def verify_delivery(reference, on_date=None):
     return result
 
 
-def recipient_languages(emails):
+def recipient_languages(emails, holder=None):
     """Group e-mail addresses to holders by the language to write to them in, as ``{language: [emails]}``
-    (order kept). An address that belongs to a user gets that user's ``User.language``; any other address (a
-    holder's own contact address) gets the active language: neither ``LicenceHolder`` nor ``CertificationBody``
-    records a language, so there is no holder or body default to fall back on."""
+    (order kept). An address that belongs to a user gets that user's ``User.language``; any other address (the
+    holder's own contact address) gets the holder's language of correspondence when it has one, else the active
+    language."""
     from django.utils.translation import get_language
 
     from certification.models import User
@@ -271,6 +271,8 @@ def recipient_languages(emails):
     supported = {code for code, _name in settings.LANGUAGES}
     active = (get_language() or settings.LANGUAGE_CODE)[:2]
     active = active if active in supported else settings.LANGUAGE_CODE
+    if holder is not None and holder.language in supported:
+        active = holder.language
     emails = list(dict.fromkeys(e.strip() for e in emails if e and e.strip()))
     known = dict(User.objects.filter(email__in=[e.lower() for e in emails]).values_list("email", "language"))
     grouped = {}

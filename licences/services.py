@@ -855,7 +855,7 @@ def do_send_expiry_notice(*, licence, today=None):
         from licences.selectors import recipient_languages
 
         mails = []
-        for language, emails in recipient_languages(recipients).items():
+        for language, emails in recipient_languages(recipients, holder=licence.holder).items():
             with translation.override(language):
                 mails.append((expiry_notice_subject(licence), expiry_notice_message(licence, days_left, today),
                               emails))

@@ -109,6 +109,16 @@ def test_unknown_route_and_wrong_method_are_json(api_world):
     assert_json_error(client.get("/api/v1/holders/abc/"), 404)
 
 
+def test_nul_characters_in_the_query_string_are_a_bad_request(api_world, client):
+    # Found by schemathesis: PostgreSQL text cannot hold NUL, so ?reference=…%00… used to end in a 500.
+    api = key_client(api_world.a.key.token)
+    assert_json_error(api.get("/api/v1/verify/?reference=95%0050001"), 400)
+    assert_json_error(api.get("/api/v1/holders/?name__icontains=a%00b"), 400)
+    assert_json_error(api.get("/api/v1/holders/?na%00me=x"), 400)
+    assert client.get("/public/products/?q=kerb%00stone").status_code == 400  # pages too (HTML)
+    assert api.get("/api/v1/verify/?reference=95550001").status_code in (200, 404)
+
+
 def test_unauthenticated_is_json(db):
     from rest_framework.test import APIClient
 

@@ -464,7 +464,7 @@ def test_expiry_notice_is_written_in_each_recipient_users_language(
 
     from certification.tenancy import tenant_scope
     from licences import services
-    from licences.models import Licence, LicenceExpiryNotice
+    from licences.models import Licence, LicenceExpiryNotice, LicenceHolder
 
     a = world.a
     a.holder_user.language = "nl"
@@ -482,3 +482,16 @@ def test_expiry_notice_is_written_in_each_recipient_users_language(
     assert "(20 dagen vanaf" in dutch.body and "Geachte" in dutch.body
     assert french.subject.startswith(f"La licence {a.licence.number} expire le")
     assert "(20 jours à partir du" in french.body
+
+    # The holder records Dutch as its language of correspondence: its own address now gets Dutch too, even
+    # when the action happens in French.
+    mailoutbox.clear()
+    with tenant_scope(a.body):
+        LicenceHolder.objects.filter(pk=a.holder.pk).update(language="nl")
+        LicenceExpiryNotice.objects.filter(licence=a.licence).delete()
+        licence = Licence.objects.select_related("holder").get(pk=a.licence.pk)
+        with translation.override("fr"), django_capture_on_commit_callbacks(execute=True):
+            assert services.do_send_expiry_notice(licence=licence, today=today) is not None
+    (mail,) = [m for m in mailoutbox if a.licence.number in m.subject]
+    assert set(mail.to) == {a.holder.email.lower(), a.holder_user.email.lower()}
+    assert mail.subject.startswith(f"Licentie {a.licence.number} vervalt op")
