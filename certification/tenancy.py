@@ -206,6 +206,17 @@ class TenantModel(models.Model):
                 raise CrossTenantReference({field.name: _("This object belongs to another certification body.")})
 
 
+def for_each_active_body(task):
+    """Queue ``task`` (a ``body_task``) once per active certification body; beat jobs fan out this way so
+    each body's work runs in its own scope and transaction. Returns how many were queued."""
+    from certification.models import CertificationBody
+
+    body_ids = list(CertificationBody.objects.filter(is_active=True).order_by("pk").values_list("pk", flat=True))
+    for body_id in body_ids:
+        task.delay(body_id)
+    return len(body_ids)
+
+
 def body_task(func):
     """For Celery tasks: the first argument is the body id, and the task body runs in that body's scope."""
 

@@ -6,7 +6,7 @@ import logging
 from celery import shared_task
 from django.utils import timezone
 
-from certification.tenancy import body_task, scopes_disabled, tenant_scope
+from certification.tenancy import body_task, for_each_active_body, scopes_disabled, tenant_scope
 
 log = logging.getLogger(__name__)
 
@@ -60,12 +60,7 @@ def requeue_stuck_certificate_renders():
 @shared_task
 def run_licence_lifecycle():
     """Beat job: one lifecycle task per active certification body (each runs in its body's scope)."""
-    from certification.models import CertificationBody
-
-    body_ids = list(CertificationBody.objects.filter(is_active=True).order_by("pk").values_list("pk", flat=True))
-    for body_id in body_ids:
-        run_licence_lifecycle_for_body.delay(body_id)
-    return len(body_ids)
+    return for_each_active_body(run_licence_lifecycle_for_body)
 
 
 @shared_task(acks_late=True)

@@ -4,7 +4,7 @@ import logging
 
 from celery import shared_task
 
-from certification.tenancy import body_task
+from certification.tenancy import body_task, for_each_active_body
 
 log = logging.getLogger(__name__)
 
@@ -12,12 +12,7 @@ log = logging.getLogger(__name__)
 @shared_task
 def review_self_monitoring():
     """Beat job: one review task per active certification body."""
-    from certification.models import CertificationBody
-
-    body_ids = list(CertificationBody.objects.filter(is_active=True).order_by("pk").values_list("pk", flat=True))
-    for body_id in body_ids:
-        review_self_monitoring_for_body.delay(body_id)
-    return len(body_ids)
+    return for_each_active_body(review_self_monitoring_for_body)
 
 
 @shared_task(acks_late=True)

@@ -292,3 +292,19 @@ def test_complete_self_monitoring_raises_nothing(env):
                                                       period_start=date(2025, 12, 8), period_end=date(2025, 12, 13))
         assert complete.missing == [] and complete.finding is None
         assert SelfMonitoringReview.objects.filter(product=env.other_lic.product).count() == 2
+
+
+def test_review_beat_job_fans_out_per_body_and_the_body_task_runs_in_its_scope(env, monkeypatch):
+    from django.conf import settings
+
+    from certification.tenancy import current_scope
+    from sampling import tasks
+
+    queued = []
+    monkeypatch.setattr(tasks.review_self_monitoring_for_body, "delay", queued.append)
+    assert tasks.review_self_monitoring() == len(queued) and env.body.pk in queued
+    counts = tasks.review_self_monitoring_for_body(env.body.pk)  # the task's code, in-process: last month
+    assert counts["reviewed"] == 2 and current_scope() is None
+    assert tasks.review_self_monitoring_for_body(env.body.pk)["reviewed"] == 0  # already reviewed
+    assert settings.CELERY_BEAT_SCHEDULE["sampling-self-monitoring-review"]["task"] == (
+        "sampling.tasks.review_self_monitoring")
