@@ -15,7 +15,6 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from types import SimpleNamespace
 
 from django.contrib.auth.models import Permission
 from django.db import connection
@@ -159,8 +158,7 @@ def plan(body, year, today=None):
     rows = []
     for licence_id, holder_id, site_id, regime, version_id, created_at, granted_on, expires_on in licences:
         version = versions[version_id]
-        since, until = in_force_between(SimpleNamespace(created_at=created_at, granted_on=granted_on,
-                                                        expires_on=expires_on))
+        since, until = in_force_between(created_at, granted_on, expires_on)
         share = share_of_year(year, since, until)
         frequency = Decimal(_frequency(version, regime))
         # A part-year licence gets its prorated visits, placed within the days it is in force.

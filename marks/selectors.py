@@ -164,13 +164,13 @@ def visits_for_regime(version, regime):
     }[regime]
 
 
-def in_force_between(licence):
-    """First and last day the licence is in force (``None``: no end). It counts from its creation (admission)
-    or from an earlier grant date (a licence taken over from a previous system)."""
-    since = licence.created_at.date() if licence.created_at else None
-    if licence.granted_on and (since is None or licence.granted_on < since):
-        since = licence.granted_on
-    return since, licence.expires_on
+def in_force_between(created_at, granted_on, expires_on):
+    """First and last day a licence is in force (``None``: no end), from its fields. It counts from its
+    creation (admission) or from an earlier grant date (a licence taken over from a previous system)."""
+    since = created_at.date() if created_at else None
+    if granted_on and (since is None or granted_on < since):
+        since = granted_on
+    return since, expires_on
 
 
 def share_of_year(year, since=None, until=None):
@@ -205,7 +205,7 @@ def inspection_plan(licence, year, on_date=None):
         on_date = today if today.year == year else date(year, 1, 1)
     version = version_for_licence(licence, on_date)
     stated = Decimal(visits_for_regime(version, licence.inspection_regime))
-    in_force = share_of_year(year, *in_force_between(licence))
+    in_force = share_of_year(year, *in_force_between(licence.created_at, licence.granted_on, licence.expires_on))
     visits = prorated(stated, in_force)
     share = Decimal(version.unannounced_share)
     unannounced = int((visits * share).to_integral_value(rounding=ROUND_HALF_UP)) if visits else 0
