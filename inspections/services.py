@@ -7,9 +7,8 @@ import datetime as dt
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.core.mail import send_mail
 from django.db import transaction
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from guardian.shortcuts import assign_perm, remove_perm
@@ -403,19 +402,11 @@ def do_review(*, visit, reviewer, note="", expected_version=None):
                             "comment_deadline": visit.comment_deadline.isoformat()})
     holder = visit.licence.holder
     if holder.email:
-        from licences.selectors import recipient_languages
+        from licences.services import mail_in_recipient_languages
 
-        mails = []
-        # the holder's address in the language of the user it belongs to, else the holder's own, else the active one
-        for language, emails in recipient_languages([holder.email], holder=holder).items():
-            with translation.override(language):
-                mails.append((report_mail_subject(visit), report_mail_message(visit), emails))
-
-        def send():
-            for subject, message, emails in mails:
-                send_mail(subject, message, None, emails, fail_silently=True)
-
-        transaction.on_commit(send)
+        mail_in_recipient_languages([holder.email], holder,
+                                    lambda: (report_mail_subject(visit), report_mail_message(visit)),
+                                    fail_silently=True)
     return visit
 
 

@@ -852,22 +852,30 @@ def do_send_expiry_notice(*, licence, today=None):
                                                 threshold_days=threshold, days_left=days_left, recipients=recipients)
     audit.record("licence.expiry_notice", notice, after=audit.snapshot(notice))
     if recipients:
-        from licences.selectors import recipient_languages
-
-        mails = []
-        for language, emails in recipient_languages(recipients, holder=licence.holder).items():
-            with translation.override(language):
-                mails.append((expiry_notice_subject(licence), expiry_notice_message(licence, days_left, today),
-                              emails))
-
-        def send():
-            from django.core.mail import send_mail
-
-            for subject, message, emails in mails:
-                send_mail(subject, message, None, emails)
-
-        transaction.on_commit(send)
+        mail_in_recipient_languages(
+            recipients, licence.holder,
+            lambda: (expiry_notice_subject(licence), expiry_notice_message(licence, days_left, today)))
     return notice
+
+
+def mail_in_recipient_languages(recipients, holder, compose, fail_silently=False):
+    """E-mail a licence-holder's ``recipients`` after commit, one message per language they are written to in
+    (``selectors.recipient_languages``). ``compose()`` returns ``(subject, message)`` in the active language;
+    it runs now, inside each language, so the texts are those of the transaction that sends them."""
+    from django.core.mail import send_mail
+
+    from licences.selectors import recipient_languages
+
+    mails = []
+    for language, emails in recipient_languages(recipients, holder=holder).items():
+        with translation.override(language):
+            mails.append((*compose(), emails))
+
+    def send():
+        for subject, message, emails in mails:
+            send_mail(subject, message, None, emails, fail_silently=fail_silently)
+
+    transaction.on_commit(send)
 
 
 def expiry_notice_subject(licence):

@@ -733,19 +733,22 @@ def do_review_self_monitoring(*, product, licence, period_start, period_end):
     audit.record("self_monitoring.review", review, after=audit.snapshot(review))
     holder = licence.holder
     if missing and holder.email:
-        subject = f"Self-monitoring {period_start:%Y-%m}: missing tests for {product}"
-        body = (f"The self-monitoring recorded for {product} from {period_start} to {period_end} does not reach the "
-                f"frequency your regulation requires:\n" + "\n".join(
-                    f"- {m['property_name']}: {m['recorded']} of {m['expected']} tests" for m in missing)
-                + "\n\nA finding was opened; record the missing tests or explain them in the portal.\n")
-        transaction.on_commit(lambda: _send_mail(subject, body, [holder.email]))
+        from licences.services import mail_in_recipient_languages
+
+        mail_in_recipient_languages([holder.email], holder, lambda: review_mail(review))
     return review
 
 
-def _send_mail(subject, body, to):
-    from django.core.mail import send_mail
-
-    send_mail(subject, body, None, to)
+def review_mail(review):
+    """(subject, message) of the missing-tests e-mail, in the active language."""
+    values = {"month": f"{review.period_start:%Y-%m}", "product": str(review.product),
+              "start": review.period_start, "end": review.period_end}
+    lines = [_("- %(property)s: %(recorded)s of %(expected)s tests") % {
+        "property": m["property_name"], "recorded": m["recorded"], "expected": m["expected"]} for m in review.missing]
+    return (_("Self-monitoring %(month)s: missing tests for %(product)s") % values,
+            _("The self-monitoring recorded for %(product)s from %(start)s to %(end)s does not reach the frequency "
+              "your regulation requires:") % values + "\n" + "\n".join(lines) + "\n\n"
+            + _("A finding was opened; record the missing tests or explain them in the portal.") + "\n")
 
 
 def run_self_monitoring_reviews(today=None):
@@ -754,15 +757,17 @@ def run_self_monitoring_reviews(today=None):
     today = today or timezone.localdate()
     period_start, period_end = previous_month(today)
     made = incomplete = 0
+    reviewed = set(SelfMonitoringReview.objects.filter(period_start=period_start, period_end=period_end)
+                   .values_list("product_id", flat=True))
     licences = (Licence.objects.filter(state__in=REVIEWED_LICENCE_STATES)
                 .select_related("holder").prefetch_related("products").order_by("pk"))
     for licence in licences:
         for product in licence.products.all():
-            if SelfMonitoringReview.objects.filter(product=product, period_start=period_start,
-                                                   period_end=period_end).exists():
+            if product.pk in reviewed:
                 continue
             review = do_review_self_monitoring(product=product, licence=licence, period_start=period_start,
                                                period_end=period_end)
+            reviewed.add(product.pk)
             made += 1
             incomplete += bool(review.missing)
     return {"reviewed": made, "incomplete": incomplete}
